@@ -1,0 +1,1 @@
+"""The test rig: a local transcription server, a virtual microphone, a virtual display."""
