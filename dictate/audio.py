@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from dictate import DictateError
+from dictate import EXIT_USAGE, DictateError
 
 WHISPER_RATE = 16000
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
@@ -66,9 +66,9 @@ def read_file(path: str | Path, max_rate: int = WHISPER_RATE) -> Recording:
     """Read an audio file as mono, resampled down to `max_rate` when it is higher."""
     p = Path(path)
     if not p.exists():
-        raise DictateError(f"{path}: no such file")
+        raise DictateError(f"{path}: no such file", EXIT_USAGE)
     if p.is_dir():
-        raise DictateError(f"{path}: is a directory, not an audio file")
+        raise DictateError(f"{path}: is a directory, not an audio file", EXIT_USAGE)
     recording = _read(p, str(path))
     if recording.rate > max_rate:
         recording = Recording(resample(recording.samples, recording.rate, max_rate), max_rate)
@@ -80,9 +80,9 @@ def _read(source: io.BytesIO | Path, label: str) -> Recording:
         data, rate = sf.read(source, dtype="int16", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         detail = str(exc).split(": ")[-1] if str(exc) else type(exc).__name__
-        raise DictateError(f"{label}: not an audio file that can be read ({detail})") from None
+        raise DictateError(f"{label}: not an audio file that can be read ({detail})", EXIT_USAGE) from None
     except OSError as exc:
-        raise DictateError(f"{label}: {exc.strerror or exc}") from None
+        raise DictateError(f"{label}: {exc.strerror or exc}", EXIT_USAGE) from None
     if data.shape[1] > 1:
         data = data.astype(np.int32).mean(axis=1).round().astype(np.int16)[:, None]
     return Recording(np.ascontiguousarray(data[:, 0]), int(rate))

@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"dictate: {message} (see `{self.prog} --help`)\n")
 
 
-def _global_options(default: Any) -> argparse.ArgumentParser:
+def _global_options(default: Any) -> _Parser:
     # Accepted before and after the command. Each parser needs its own copy: argparse shares
     # action objects between parents, so one default would overwrite the other.
     options = _Parser(add_help=False)

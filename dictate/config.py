@@ -83,11 +83,11 @@ class ApiConfig:
         "OPENAI_API_KEY", "name of the environment variable holding the key (DICTATE_API_KEY wins over it)"
     )
     api_key: str = _opt("", "the key itself; prefer the environment, and keep this file private (chmod 600)")
-    language: str = _opt("", "ISO-639-1 code such as 'en'; empty = let the model detect", check=_check_language)
+    language: str = _opt("", "ISO-639-1 code such as 'en'; empty lets the model detect", check=_check_language)
     prompt: str = _opt("", "vocabulary or style hint (the model keeps only its last 224 tokens)")
     temperature: float = _opt(0.0, "sampling temperature, 0 to 1; sent only when not 0", minimum=0, maximum=1)
     response_format: str = _opt(
-        "", "empty = server default; json | text | verbose_json", choices=("", "json", "text", "verbose_json")
+        "", "empty for the server default, or json | text | verbose_json", choices=("", "json", "text", "verbose_json")
     )
     timeout: float = _opt(60.0, "seconds to wait for the server's answer", minimum=1, maximum=3600)
     format: str = _opt("wav", "upload encoding: wav | flac | ogg (Opus, uploaded as .ogg)", choices=FORMATS)
@@ -101,7 +101,9 @@ class ApiConfig:
 
 @dataclass(frozen=True)
 class AudioConfig:
-    device: str = _opt("", "input device: index or name substring (see `dictate devices`); empty = system default")
+    device: str = _opt(
+        "", "input device: index or name substring (see `dictate devices`); empty means the system default"
+    )
     sample_rate: int = _opt(16000, "recording rate in Hz; 16000 is what Whisper uses", minimum=8000, maximum=192000)
     max_seconds: float = _opt(600.0, "a recording ends by itself after this many seconds", minimum=1, maximum=36000)
     min_seconds: float = _opt(0.3, "shorter recordings are discarded without an API call", minimum=0, maximum=60)
@@ -120,7 +122,7 @@ class HotkeyConfig:
     mode: str = _opt(
         "hold", "hold (record while held) | toggle (press to start, press to stop)", choices=("hold", "toggle")
     )
-    cancel: str = _opt("esc", "drops the recording in progress; empty = no cancel key", check=_check_optional_hotkey)
+    cancel: str = _opt("esc", "drops the recording in progress; empty for none", check=_check_optional_hotkey)
 
 
 @dataclass(frozen=True)

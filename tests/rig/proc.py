@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -18,17 +19,27 @@ def dictate_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "dictate", *args]
 
 
-def run(args: list[str], env: Mapping[str, str], *, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(dictate_cmd(*args), env=dict(env), input=input, capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)  # fmt: skip
+def run(
+    args: list[str], env: Mapping[str, str], *, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        dictate_cmd(*args), env=dict(env), input=input, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 class Running:
     """A dictate process in the background whose stderr lines can be awaited."""
 
     def __init__(self, args: list[str], env: Mapping[str, str], *, stdin: int | None = subprocess.PIPE) -> None:
-        self.proc = subprocess.Popen(dictate_cmd(*args), env=dict(env), stdin=stdin, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+        self.proc = subprocess.Popen(
+            dictate_cmd(*args),
+            env=dict(env),
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         self.stderr_lines: list[str] = []
         self._lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
@@ -50,10 +61,8 @@ class Running:
             left = deadline - time.monotonic()
             if left <= 0 or (self.proc.poll() is not None and self._lines.empty() and not self._reader.is_alive()):
                 raise AssertionError(f"no stderr line with {needle!r}; stderr so far:\n{''.join(self.stderr_lines)}")
-            try:
+            with contextlib.suppress(queue.Empty):
                 self._lines.get(timeout=min(left, 0.2))
-            except queue.Empty:
-                pass
 
     def send(self, text: str) -> None:
         assert self.proc.stdin is not None
@@ -61,15 +70,18 @@ class Running:
         self.proc.stdin.flush()
 
     def finish(self, timeout: float = 60) -> tuple[int, str, str]:
-        """Wait for exit; return (code, stdout, stderr)."""
+        """Wait for exit (stdin stays open: its end would stop a recording); return (code, stdout, stderr)."""
         try:
-            if self.proc.stdin:
-                self.proc.stdin.close()
-        except BrokenPipeError:
-            pass
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(
+                f"dictate did not exit within {timeout} s; stderr:\n{''.join(self.stderr_lines)}"
+            ) from None
         out = self.proc.stdout.read() if self.proc.stdout else ""
-        code = self.proc.wait(timeout=timeout)
         self._reader.join(timeout=5)
+        if self.proc.stdin:
+            self.proc.stdin.close()
         return code, out, "".join(self.stderr_lines)
 
     def kill(self) -> None:

@@ -73,8 +73,15 @@ class Reply:
 class TranscriptionServer:
     """`with TranscriptionServer(text="hi") as srv:` then point base_url at `srv.base_url`."""
 
-    def __init__(self, text: str = "hello world", *, recognize: bool = False, key: str | None = None,
-                 delay_per_second: float = 0.0, port: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        text: str = "hello world",
+        *,
+        recognize: bool = False,
+        key: str | None = None,
+        delay_per_second: float = 0.0,
+        port: int = 0,
+    ) -> None:
         self.text = text
         self.recognize = recognize
         self.key = key  # when set, requests without "Bearer <key>" get OpenAI's 401
@@ -138,8 +145,12 @@ class TranscriptionServer:
         if received.method != "POST" or not received.path.endswith("/audio/transcriptions"):
             return Reply(404, {"error": {"message": f"Invalid URL ({received.method} {received.path})"}})
         if self.key is not None and received.headers.get("authorization") != f"Bearer {self.key}":
-            return Reply.openai_error(401, "Incorrect API key provided. You can find your API key at "
-                                      "https://platform.openai.com/account/api-keys.", "invalid_api_key")  # fmt: skip
+            return Reply.openai_error(
+                401,
+                "Incorrect API key provided. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                "invalid_api_key",
+            )
         if "file" not in received.fields and received.filename is None:
             return Reply.openai_error(400, "Missing required parameter: 'file'.")
         if received.audio_format is None:
@@ -155,9 +166,15 @@ class TranscriptionServer:
             if fmt == "text":
                 reply.body, reply.content_type = (text or "").encode() + b"\n", "text/plain; charset=utf-8"
             elif fmt == "verbose_json":
-                reply.body = {"task": "transcribe", "language": "english", "duration": received.seconds,
-                              "text": text, "segments": [{"id": 0, "text": text, "no_speech_prob": 0.01,
-                                                          "avg_logprob": -0.2, "compression_ratio": 1.1}]}  # fmt: skip
+                reply.body = {
+                    "task": "transcribe",
+                    "language": "english",
+                    "duration": received.seconds,
+                    "text": text,
+                    "segments": [
+                        {"id": 0, "text": text, "no_speech_prob": 0.01, "avg_logprob": -0.2, "compression_ratio": 1.1}
+                    ],
+                }
             else:
                 reply.body = {"text": text}
         return reply
@@ -271,8 +288,9 @@ def main() -> None:
     parser.add_argument("--recognize", action="store_true", help="answer with what pocketsphinx hears")
     parser.add_argument("--delay-per-second", type=float, default=0.0, help="seconds of delay per audio second")
     args = parser.parse_args()
-    server = TranscriptionServer(args.text, recognize=args.recognize, delay_per_second=args.delay_per_second,
-                                 port=args.port)  # fmt: skip
+    server = TranscriptionServer(
+        args.text, recognize=args.recognize, delay_per_second=args.delay_per_second, port=args.port
+    )
     print(f"listening on {server.base_url}", flush=True)
     server._httpd.serve_forever()
 

@@ -62,8 +62,10 @@ class VirtualMic:
         log = open(self.dir / "pulseaudio.log", "wb")  # noqa: SIM115 - lives as long as the server
         self._server = subprocess.Popen(
             ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", f"--file={script}", "--log-target=stderr"],
-            env=self._run_env(), stdout=log, stderr=log,
-        )  # fmt: skip
+            env=self._run_env(),
+            stdout=log,
+            stderr=log,
+        )
         deadline = time.monotonic() + 10
         while subprocess.run(["pactl", "info"], env=self._run_env(), capture_output=True).returncode != 0:
             if self._server.poll() is not None or time.monotonic() > deadline:
@@ -71,10 +73,19 @@ class VirtualMic:
                 raise RigUnavailable(f"pulseaudio did not start: {(self.dir / 'pulseaudio.log').read_text()[-500:]}")
             time.sleep(0.05)
         self._feeder = subprocess.Popen(
-            ["pacat", "--playback", "--device=vmic_sink", f"--rate={self.rate}", "--channels=1", "--format=s16le",
-             "--latency-msec=20", "/dev/zero"],
-            env=self._run_env(), stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "pacat",
+                "--playback",
+                "--device=vmic_sink",
+                f"--rate={self.rate}",
+                "--channels=1",
+                "--format=s16le",
+                "--latency-msec=20",
+                "/dev/zero",
+            ],
+            env=self._run_env(),
+            stdin=subprocess.DEVNULL,
+        )
         return self
 
     def play(self, clip: Path, wait: bool = True) -> subprocess.Popen[bytes]:
