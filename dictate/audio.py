@@ -145,8 +145,8 @@ def peak_dbfs(samples: np.ndarray) -> float:
     return 20 * math.log10(peak / 32768) if peak else -math.inf
 
 
-class SpeechTracker:
-    """Follow a live stream: has speech started, and how long has it been quiet since?
+class FrameGate:
+    """Classify a live stream frame by frame: speech or not.
 
     The noise floor is the quietest frame so far, allowed to rise slowly so a noisier room is
     learned; a frame is speech when it stands well above that floor and above an absolute level.
@@ -156,9 +156,27 @@ class SpeechTracker:
 
     def __init__(self, rate: int) -> None:
         self.rate = rate
-        self._frame = max(1, int(rate * FRAME_SECONDS))
+        self.frame = max(1, int(rate * FRAME_SECONDS))
         self._pending = np.empty(0, dtype=np.int16)
         self._floor = math.inf
+
+    def feed(self, block: np.ndarray) -> list[bool]:
+        """Speech flags for every whole frame completed by this block."""
+        data = np.concatenate([self._pending, block.reshape(-1)])
+        whole = len(data) // self.frame * self.frame
+        self._pending = data[whole:]
+        flags = []
+        for level in frame_levels(data[:whole], self.rate):
+            self._floor = min(self._floor + self.FLOOR_RISE_DB_PER_S * FRAME_SECONDS, level)
+            flags.append(bool(level > speech_threshold(self._floor)))
+        return flags
+
+
+class SpeechTracker:
+    """Follow a live stream: has speech started, and how long has it been quiet since?"""
+
+    def __init__(self, rate: int) -> None:
+        self._gate = FrameGate(rate)
         self.speech_seconds = 0.0
         self.silence_after_speech = 0.0
 
@@ -167,13 +185,97 @@ class SpeechTracker:
         return self.speech_seconds >= MIN_SPEECH_SECONDS
 
     def feed(self, block: np.ndarray) -> None:
-        data = np.concatenate([self._pending, block.reshape(-1)])
-        whole = len(data) // self._frame * self._frame
-        self._pending = data[whole:]
-        for level in frame_levels(data[:whole], self.rate):
-            self._floor = min(self._floor + self.FLOOR_RISE_DB_PER_S * FRAME_SECONDS, level)
-            if level > speech_threshold(self._floor):
+        for speech in self._gate.feed(block):
+            if speech:
                 self.speech_seconds += FRAME_SECONDS
                 self.silence_after_speech = 0.0
             elif self.speech_seconds > 0:
                 self.silence_after_speech += FRAME_SECONDS
+
+
+class PauseSplitter:
+    """Cut a live stream into parts at pauses, so finished parts can be transcribed while the
+    speaker goes on. A part ends in the middle of a pause of at least `pause_seconds`, once it is
+    `min_part_seconds` long and holds speech, so no cut falls inside a word.
+    """
+
+    def __init__(self, rate: int, *, pause_seconds: float = 0.6, min_part_seconds: float = 4.0) -> None:
+        self.rate = rate
+        self._gate = FrameGate(rate)
+        self._pause_frames = max(1, round(pause_seconds / FRAME_SECONDS))
+        self._min_samples = int(min_part_seconds * rate)
+        self._audio: list[np.ndarray] = []
+        self._samples = 0  # in the current part, including frames not yet classified
+        self._classified = 0  # samples of the current part already classified
+        self._speech_frames = 0
+        self._quiet_run = 0
+
+    def feed(self, block: np.ndarray) -> list[np.ndarray]:
+        """Add a block; return the parts this block completed, oldest first."""
+        self._audio.append(block.reshape(-1))
+        self._samples += block.size
+        parts = []
+        for speech in self._gate.feed(block):
+            self._classified += self._gate.frame
+            if speech:
+                self._speech_frames += 1
+                self._quiet_run = 0
+                continue
+            self._quiet_run += 1
+            long_enough = self._classified - self._quiet_run * self._gate.frame // 2 >= self._min_samples
+            if self._quiet_run >= self._pause_frames and self._speech_frames and long_enough:
+                cut = self._classified - self._quiet_run * self._gate.frame // 2
+                parts.append(self._cut(cut))
+        return parts
+
+    def _cut(self, at: int) -> np.ndarray:
+        audio = np.concatenate(self._audio)
+        part, rest = audio[:at], audio[at:]
+        self._audio = [rest]
+        self._samples = len(rest)
+        self._classified -= at
+        self._speech_frames = 0
+        self._quiet_run = self._classified // self._gate.frame
+        return part
+
+    def rest(self) -> np.ndarray:
+        """Everything after the last cut."""
+        return np.concatenate(self._audio) if self._audio else np.empty(0, dtype=np.int16)
+
+
+def split_at_pauses(recording: Recording, max_seconds: float) -> list[Recording]:
+    """Cut a recording into parts of at most `max_seconds`, each cut at the quietest moment of the
+    last third of its window (a pause between words whenever there is one)."""
+    rate, samples = recording.rate, recording.samples
+    limit = int(max_seconds * rate)
+    if len(samples) <= limit:
+        return [recording]
+    frame = max(1, int(rate * FRAME_SECONDS))
+    parts, start = [], 0
+    while len(samples) - start > limit:
+        window_start = start + (limit * 2 // 3) // frame * frame
+        levels = frame_levels(samples[window_start : start + limit], rate)
+        if len(levels) == 0:
+            cut = start + limit
+        else:
+            # Quietest frame; among equally quiet ones the latest, to keep parts long.
+            quietest = len(levels) - 1 - int(np.argmin(levels[::-1]))
+            cut = window_start + quietest * frame + frame // 2
+        parts.append(Recording(samples[start:cut], rate))
+        start = cut
+    parts.append(Recording(samples[start:], rate))
+    return parts
+
+
+def encode_for_upload(recording: Recording, fmt: str, max_bytes: int) -> list[EncodedAudio]:
+    """Encode a recording as one file, or as several cut at pauses when one would exceed max_bytes."""
+    encoded = encode(recording, fmt)
+    if len(encoded.data) <= max_bytes:
+        return [encoded]
+    if recording.seconds < 1.0:
+        raise DictateError(f"cannot fit audio into uploads of {max_bytes} bytes; raise [api] max_upload_mb", EXIT_USAGE)
+    seconds = recording.seconds * 0.95 * max_bytes / len(encoded.data)
+    parts: list[EncodedAudio] = []
+    for part in split_at_pauses(recording, seconds):
+        parts.extend(encode_for_upload(part, fmt, max_bytes))  # a part still too large is cut again
+    return parts

@@ -60,6 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    p = command("run", cmd_run)
+    p.add_argument(
+        "--no-hotkey",
+        action="store_true",
+        help="no key listener; control the daemon with `dictate ctl` (Wayland, window-manager bindings)",
+    )
+
+    p = command("ctl", cmd_ctl)
+    p.add_argument(
+        "action",
+        choices=("start", "stop", "toggle", "cancel", "status"),
+        help="start, stop or toggle a recording, cancel it, or show the daemon's state",
+    )
+
     p = command("once", cmd_once)
     p.add_argument(
         "--max-seconds", type=_positive, metavar="N", help="stop after N seconds (default: [audio] max_seconds)"
@@ -95,9 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+    if not getattr(args, "func", None):  # bare `dictate` runs the daemon
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "run"])
     try:
         return int(args.func(args) or EXIT_OK)
     except DictateError as exc:
@@ -158,6 +171,57 @@ def make_transcriber(cfg: Config) -> Transcriber:
 
 
 # ---- commands --------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the push-to-talk daemon: hold the hotkey, speak, release; the text appears at the cursor."""
+    from dictate import control, hotkey
+    from dictate.daemon import Daemon
+    from dictate.feedback import Feedback
+    from dictate.output import choose_output
+
+    cfg = load_config(args)
+    keys = hotkey.parse_hotkey(cfg.hotkey.keys)
+    cancel = hotkey.parse_hotkey(cfg.hotkey.cancel) if cfg.hotkey.cancel else None
+    if cancel is not None and cancel.keys <= keys.keys:
+        raise ConfigError(f"[hotkey] cancel {cancel} is part of [hotkey] keys {keys}; choose another cancel key")
+    transcriber = make_transcriber(cfg)
+    output, why = choose_output(cfg.output)
+    feedback = Feedback(cfg.feedback.sounds, cfg.feedback.notify, cfg.feedback.volume)
+    daemon = Daemon(cfg, transcriber, output, feedback)
+    listener = None
+    if not args.no_hotkey:
+        listener = hotkey.HotkeyListener(hotkey.HotkeyState(keys, cfg.hotkey.mode, cancel), daemon.post)
+        daemon.modifiers_down = listener.modifiers_down
+    server = control.ControlServer(control.socket_path(), daemon.command)
+    server.start()
+    try:
+        if listener is not None:
+            listener.start()
+            how = ("hold" if cfg.hotkey.mode == "hold" else "press") + f" {keys} to dictate"
+            how += f", {cancel} cancels" if cancel else ""
+        else:
+            how = "no hotkey; use `dictate ctl toggle`"
+        log.info("ready: %s; output: %s (%s)", how, output.name, why)
+        daemon.run()
+    finally:
+        if listener is not None:
+            listener.stop()
+        server.close()
+        transcriber.close()
+    return EXIT_OK
+
+
+def cmd_ctl(args: argparse.Namespace) -> int:
+    """Control the running daemon: start, stop, toggle or cancel a recording, or show its status."""
+    from dictate import control
+
+    reply = control.send(args.action)
+    if not reply.get("ok"):
+        raise DictateError(f"the daemon refused {args.action}: {reply.get('error', 'no reason given')}")
+    if args.action == "status":
+        print(f"{reply.get('state')}; queued {reply.get('queued', 0)}; delivered {reply.get('delivered', 0)}")
+    return EXIT_OK
 
 
 def cmd_once(args: argparse.Namespace) -> int:

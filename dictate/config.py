@@ -92,7 +92,7 @@ class ApiConfig:
     timeout: float = _opt(60.0, "seconds to wait for the server's answer", minimum=1, maximum=3600)
     format: str = _opt("wav", "upload encoding: wav | flac | ogg (Opus, uploaded as .ogg)", choices=FORMATS)
     max_upload_mb: float = _opt(
-        25.0, "largest upload in MB; longer recordings are split at pauses", minimum=0.01, maximum=1000
+        25.0, "largest upload in MB; longer recordings are split at pauses", minimum=0.1, maximum=1000
     )
     allow_insecure: bool = _opt(
         False, "allow plain http to a public address (loopback and private addresses are always allowed)"
@@ -133,15 +133,29 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    sounds: bool = _opt(True, "short tones when recording starts, stops, is cancelled or fails")
+    volume: float = _opt(0.3, "loudness of the tones, 0 to 1", minimum=0, maximum=1)
+    notify: bool = _opt(True, "a desktop notification on errors (uses notify-send when installed)")
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     hotkey: HotkeyConfig = field(default_factory=HotkeyConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     path: Path | None = None  # the file this came from; None when defaults were used
 
 
-SECTIONS: dict[str, type] = {"api": ApiConfig, "audio": AudioConfig, "hotkey": HotkeyConfig, "output": OutputConfig}
+SECTIONS: dict[str, type] = {
+    "api": ApiConfig,
+    "audio": AudioConfig,
+    "hotkey": HotkeyConfig,
+    "output": OutputConfig,
+    "feedback": FeedbackConfig,
+}
 
 
 # ---- paths -----------------------------------------------------------------------------------

@@ -6,9 +6,12 @@ which needs a display, lives behind `HotkeyListener` and imports pynput only whe
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from dictate import ConfigError
+from dictate import ConfigError, DictateError
 
 MODIFIERS = ("ctrl", "alt", "shift", "super", "alt_gr")
 _SIDED = tuple(f"{m}_{side}" for m in ("ctrl", "alt", "shift", "super") for side in ("l", "r"))
@@ -123,3 +126,133 @@ def modifier_of(key: str) -> str | None:
     if key in _SIDED:
         return key[:-2]
     return None
+
+
+def satisfied(combo: frozenset[str], pressed: set[str]) -> bool:
+    """True when every key of the combination is down ("ctrl" is met by ctrl_l or ctrl_r)."""
+    for key in combo:
+        if key in pressed:
+            continue
+        if key in MODIFIERS and any(modifier_of(p) == key for p in pressed):
+            continue
+        return False
+    return True
+
+
+class HotkeyState:
+    """Turn key presses and releases into "start", "stop", "toggle" and "cancel". Pure.
+
+    Autorepeat (a held key sending presses without releases) is ignored: a press of a key that is
+    already down changes nothing.
+    """
+
+    def __init__(self, hotkey: Hotkey, mode: str = "hold", cancel: Hotkey | None = None) -> None:
+        self.hotkey = hotkey
+        self.mode = mode
+        self.cancel = cancel
+        self.pressed: set[str] = set()
+        self._active = False
+
+    def press(self, key: str) -> str | None:
+        if key in self.pressed:
+            return None  # autorepeat
+        self.pressed.add(key)
+        if not self._active and satisfied(self.hotkey.keys, self.pressed):
+            self._active = True
+            return "start" if self.mode == "hold" else "toggle"
+        if self.cancel is not None and key in self.cancel.keys and satisfied(self.cancel.keys, self.pressed):
+            return "cancel"
+        return None
+
+    def release(self, key: str) -> str | None:
+        self.pressed.discard(key)
+        if self._active and not satisfied(self.hotkey.keys, self.pressed):
+            self._active = False
+            return "stop" if self.mode == "hold" else None
+        return None
+
+    def modifiers_down(self) -> bool:
+        return any(modifier_of(k) for k in self.pressed)
+
+
+# pynput's names for keys (Key.<name>) -> ours; the left-hand keys are reported without a side.
+_PYNPUT_NAMES = {
+    "ctrl": "ctrl_l",
+    "alt": "alt_l",
+    "shift": "shift_l",
+    "cmd": "super_l",
+    "cmd_r": "super_r",
+    "alt_gr": "alt_gr",
+    "ctrl_r": "ctrl_r",
+    "alt_r": "alt_r",
+    "shift_r": "shift_r",
+}
+
+
+def pynput_key_name(key: object) -> str | None:
+    """Our canonical name for a pynput Key or KeyCode (after Listener.canonical), or None."""
+    name = getattr(key, "name", None)
+    if name:
+        name = _PYNPUT_NAMES.get(name, name)
+        return name if name in NAMED_KEYS or modifier_of(name) or name == "alt_gr" else None
+    char = getattr(key, "char", None)
+    if char and len(char) == 1 and char.isprintable():
+        return char.lower()
+    vk = getattr(key, "vk", None)
+    if isinstance(vk, int) and 32 < vk < 127:
+        return chr(vk).lower()
+    return None
+
+
+class HotkeyListener:
+    """A global key listener (pynput) feeding a HotkeyState; events go to `on_event(name)`."""
+
+    def __init__(self, state: HotkeyState, on_event: Callable[[str], None]) -> None:
+        self.state = state
+        self.on_event = on_event
+        self._listener: Any = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        try:
+            from pynput import keyboard
+        except ImportError as exc:  # pynput raises ImportError when it finds no usable backend
+            reason = str(exc).splitlines()[0]
+            raise DictateError(
+                f"cannot listen for the hotkey ({reason}); without X11 access (e.g. on Wayland) run "
+                "`dictate run --no-hotkey` and bind a compositor key to `dictate ctl toggle`"
+            ) from None
+        self._listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+        self._listener.start()
+        self._listener.wait()
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+
+    def _name(self, key: object) -> str | None:
+        if key is None:
+            return None
+        if getattr(key, "name", None):  # Key.<name>: keep the side, which canonical() would drop
+            return pynput_key_name(key)
+        return pynput_key_name(self._listener.canonical(key))  # characters without shift/case
+
+    def _on_press(self, key: object) -> None:
+        name = self._name(key)
+        if name:
+            with self._lock:
+                event = self.state.press(name)
+            if event:
+                self.on_event(event)
+
+    def _on_release(self, key: object) -> None:
+        name = self._name(key)
+        if name:
+            with self._lock:
+                event = self.state.release(name)
+            if event:
+                self.on_event(event)
+
+    def modifiers_down(self) -> bool:
+        with self._lock:
+            return self.state.modifiers_down()

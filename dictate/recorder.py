@@ -7,6 +7,7 @@ else (level tracking, encoding, deciding when to stop) happens on the caller's s
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from dataclasses import dataclass
 from types import ModuleType
@@ -16,6 +17,10 @@ import numpy as np
 
 from dictate import ConfigError, DictateError
 from dictate.audio import Recording, resample
+
+# PortAudio does not promise thread safety for opening and closing streams; cues play from their
+# own thread while the recorder opens streams on the main one.
+PORTAUDIO_LOCK = threading.Lock()
 
 
 def _sounddevice() -> ModuleType:
@@ -103,6 +108,7 @@ class Recorder:
         self.started_at = 0.0  # monotonic time the stream was asked to start
         self.first_block_at: float | None = None  # monotonic time the first block arrived
         self.overflows = 0
+        self.captured_frames = 0  # at capture_rate, counted as blocks are read
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if self.first_block_at is None:
@@ -124,16 +130,17 @@ class Recorder:
             raise DictateError(f"no microphone found ({exc}); see `dictate devices`") from None
         self.started_at = time.monotonic()
         try:
-            self._stream = sd.InputStream(
-                device=device,
-                samplerate=self.capture_rate,
-                channels=1,
-                dtype="int16",
-                blocksize=self.blocksize,
-                latency="low",
-                callback=self._callback,
-            )
-            self._stream.start()
+            with PORTAUDIO_LOCK:
+                self._stream = sd.InputStream(
+                    device=device,
+                    samplerate=self.capture_rate,
+                    channels=1,
+                    dtype="int16",
+                    blocksize=self.blocksize,
+                    latency="low",
+                    callback=self._callback,
+                )
+                self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             if self._stream is not None:
                 self._stream.close()
@@ -143,8 +150,9 @@ class Recorder:
 
     def __exit__(self, *exc: object) -> None:
         if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
+            with PORTAUDIO_LOCK:
+                self._stream.stop()
+                self._stream.close()
             self._stream = None
 
     def read(self, timeout: float | None = None) -> np.ndarray | None:
@@ -154,6 +162,7 @@ class Recorder:
         except queue.Empty:
             return None
         self._blocks.append(block)
+        self.captured_frames += len(block)
         return block
 
     def take(self) -> Recording:
