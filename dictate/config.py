@@ -131,15 +131,40 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool = _opt(
+        True,
+        "keep each dictation's text in history.db; false = store no text and forget each dictation once "
+        "delivered (its audio is still spooled until then)",
+    )
+    keep_audio: bool = _opt(
+        False, "keep each recording's audio after its text was delivered (deleted with its entry; needs enabled)"
+    )
+    max_days: int = _opt(
+        90, "delete delivered and discarded entries older than this many days; 0 = no age limit", minimum=0
+    )
+    max_entries: int = _opt(
+        10000, "keep at most this many delivered and discarded entries, the newest; 0 = no limit", minimum=0
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     hotkey: HotkeyConfig = field(default_factory=HotkeyConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     path: Path | None = None  # the file this came from; None when defaults were used
 
 
-SECTIONS: dict[str, type] = {"api": ApiConfig, "audio": AudioConfig, "hotkey": HotkeyConfig, "output": OutputConfig}
+SECTIONS: dict[str, type] = {
+    "api": ApiConfig,
+    "audio": AudioConfig,
+    "hotkey": HotkeyConfig,
+    "output": OutputConfig,
+    "history": HistoryConfig,
+}
 
 
 # ---- paths -----------------------------------------------------------------------------------
