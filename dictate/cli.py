@@ -16,6 +16,7 @@ from dictate import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigE
 
 if TYPE_CHECKING:
     from dictate.config import Config
+    from dictate.history import Entry
     from dictate.transcriber import Transcriber
 
 log = logging.getLogger("dictate")
@@ -92,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
         "init: write a commented file; check: validate it",
     )
     p.add_argument("--force", action="store_true", help="with init: overwrite an existing file")
+
+    p = command("history", cmd_history)
+    p.add_argument("--search", metavar="TEXT", help="only dictations whose text contains TEXT (any case)")
+    p.add_argument("--limit", type=_count, default=20, metavar="N", help="show the newest N (default 20; 0 = all)")
+    p.add_argument("--json", action="store_true", help="print a JSON list with every field")
+    actions = p.add_subparsers(dest="history_action", metavar="ACTION", parser_class=_Parser)
+    show_doc = "Print every field of one dictation, with its full text."
+    show = actions.add_parser("show", parents=[common], help=show_doc, description=show_doc)
+    show.add_argument("id", metavar="ID", help="the dictation's ID, as listed by `dictate history`")
+    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print a JSON object")
     return parser
 
 
@@ -103,6 +114,12 @@ def _positive(value: str) -> float:
     if number <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
     return number
+
+
+def _count(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number (0 = all), got {value!r}")
+    return int(value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -322,6 +339,63 @@ def cmd_config(args: argparse.Namespace) -> int:
     where = str(cfg.path) if cfg.path else f"no file at {path}, using defaults"
     print(f"config ok: {where}; API key: {'from ' + key_source if _key else 'not set'}")
     return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """List past dictations, newest first, or show one (history show ID)."""
+    import json
+
+    from dictate.history import History
+
+    cfg = load_config(args)
+    with History.open(cfg.history) as history:
+        if args.history_action == "show":
+            entry = history.get(args.id)
+            if args.json:
+                print(json.dumps(entry.to_dict(), ensure_ascii=False, indent=2))
+                return EXIT_OK
+            fields = entry.to_dict()
+            width = max(len(name) for name in fields) + 2
+            for name, value in fields.items():
+                lines = str("-" if value is None else value).splitlines() or [""]
+                print(f"{name + ':':<{width}}{lines[0]}")
+                for line in lines[1:]:  # a multi-line text stays in its column
+                    print(f"{'':<{width}}{line}")
+            return EXIT_OK
+        entries = history.entries(search=args.search, limit=args.limit)
+    if not cfg.history.enabled:
+        log.info("history is off ([history] enabled = false): dictations are forgotten once delivered")
+    if args.json:
+        print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not entries:
+        log.info(f"no dictations match {args.search!r}" if args.search else "no dictations yet")
+        return EXIT_OK
+    _print_history_table(entries)
+    return EXIT_OK
+
+
+def _missing_text(entry: Entry) -> str:
+    if entry.error:
+        return f"({entry.error})"
+    return "(not transcribed yet)" if entry.pending else "(text not kept)"
+
+
+def _print_history_table(entries: list[Entry]) -> None:
+    import shutil
+
+    id_width = max(2, *(len(str(e.id)) for e in entries))
+    status_width = max(6, *(len(e.status) for e in entries))
+    head = f"{'ID':>{id_width}}  {'TIME':<16}  {'DUR':>6}  {'STATUS':<{status_width}}  "
+    text_width = max(20, shutil.get_terminal_size((100, 24)).columns - len(head) - 1)
+    print(head + "TEXT")
+    for e in entries:
+        when = e.created.astimezone().strftime("%Y-%m-%d %H:%M")
+        duration = f"{e.duration:.1f}s" if e.duration is not None else "-"
+        text = " ".join(e.text.split()) if e.text is not None else _missing_text(e)
+        if len(text) > text_width:
+            text = text[: text_width - 1] + "…"
+        print(f"{e.id:>{id_width}}  {when:<16}  {duration:>6}  {e.status:<{status_width}}  {text}".rstrip())
 
 
 # ---- terminal helpers ------------------------------------------------------------------------

@@ -140,12 +140,31 @@ class FeedbackConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool = _opt(
+        True,
+        "keep each dictation's text in history.db; false = store no text and forget each dictation once "
+        "delivered (its audio is still spooled until then)",
+    )
+    keep_audio: bool = _opt(
+        False, "keep each recording's audio after its text was delivered (deleted with its entry; needs enabled)"
+    )
+    max_days: int = _opt(
+        90, "delete delivered and discarded entries older than this many days; 0 = no age limit", minimum=0
+    )
+    max_entries: int = _opt(
+        10000, "keep at most this many delivered and discarded entries, the newest; 0 = no limit", minimum=0
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     hotkey: HotkeyConfig = field(default_factory=HotkeyConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     path: Path | None = None  # the file this came from; None when defaults were used
 
 
@@ -155,6 +174,7 @@ SECTIONS: dict[str, type] = {
     "hotkey": HotkeyConfig,
     "output": OutputConfig,
     "feedback": FeedbackConfig,
+    "history": HistoryConfig,
 }
 
 

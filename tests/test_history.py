@@ -1,0 +1,668 @@
+"""The history database and the audio spool: real SQLite and real files in the per-test home."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dictate import EXIT_USAGE, ConfigError, config
+from dictate.audio import EncodedAudio
+from dictate.config import HistoryConfig
+from dictate.history import (
+    DELIVERED,
+    DISCARDED,
+    DONE,
+    FAILED,
+    MIGRATIONS,
+    QUEUED,
+    RECOVERED_SOURCE,
+    EntryStateError,
+    History,
+    UnknownEntry,
+    endpoint_host,
+    migrate,
+    parse_id,
+)
+from tests.conftest import write_config
+from tests.rig import proc
+
+FAKE_KEYS = ("sk-envFAKEkey0000000000001", "sk-openaiFAKEkey000000002", "sk-fileFAKEkey00000000003")
+
+
+def wav_bytes(seconds: float = 0.5, rate: int = 16000) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"\x01\x00" * int(seconds * rate))
+    return buf.getvalue()
+
+
+def data_folder() -> Path:
+    return config.data_dir()
+
+
+def spool_files() -> list[Path]:
+    return sorted((data_folder() / "spool").iterdir())
+
+
+def raw_db() -> sqlite3.Connection:
+    db = sqlite3.connect(data_folder() / "history.db", isolation_level=None)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+@pytest.fixture
+def history() -> Iterator[History]:
+    with History.open() as h:
+        yield h
+
+
+def delivered(h: History, text: str, **kw: object) -> int:
+    entry = h.spool(wav_bytes(), source="run", **kw)  # type: ignore[arg-type]
+    h.mark_done(entry.id, text)
+    h.mark_delivered(entry.id)
+    return entry.id
+
+
+# ---- migrations ------------------------------------------------------------------------------
+
+
+def test_new_database_gets_every_migration_once(history: History) -> None:
+    names = [r["name"] for r in raw_db().execute("SELECT name FROM _migrations ORDER BY rowid")]
+    assert names == [m.__name__ for m in MIGRATIONS]
+    history.close()
+    with History.open():
+        again = [r["name"] for r in raw_db().execute("SELECT name FROM _migrations ORDER BY rowid")]
+    assert again == names
+
+
+def test_old_database_gains_missing_migrations_and_keeps_rows() -> None:
+    folder = data_folder()
+    folder.mkdir(parents=True)
+    db = sqlite3.connect(folder / "history.db", isolation_level=None)
+    assert migrate(db, MIGRATIONS[:1]) == ["m001_dictations"]
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime())
+    db.execute(
+        "INSERT INTO dictations (created, updated, source, status, text, attempts)"
+        " VALUES (?, ?, 'run', 'delivered', 'written before the upgrade', 1)",
+        (now, now),
+    )
+    db.close()
+
+    with History.open() as h:
+        entry = h.get(1)
+        assert entry.text == "written before the upgrade"
+        assert entry.status == DELIVERED
+        assert entry.server_ms is None  # a column added by a later migration
+        later = h.spool(wav_bytes(), source="once", press_to_audio_ms=40)
+        assert later.press_to_audio_ms == 40
+    names = {r["name"] for r in raw_db().execute("SELECT name FROM _migrations")}
+    assert names == {m.__name__ for m in MIGRATIONS}
+    assert len(MIGRATIONS) > 1
+
+
+def test_migration_that_fails_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
+    migrate(db, MIGRATIONS[:1])
+
+    def m999_broken(db: sqlite3.Connection) -> None:
+        db.execute("ALTER TABLE dictations ADD COLUMN extra TEXT")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        migrate(db, [*MIGRATIONS, m999_broken])
+    assert {r[0] for r in db.execute("SELECT name FROM _migrations")} == {"m001_dictations"}
+    assert "extra" not in {r[1] for r in db.execute("PRAGMA table_info(dictations)")}
+
+
+# ---- the spool -------------------------------------------------------------------------------
+
+
+def test_spool_writes_the_audio_before_returning_a_queued_entry(history: History) -> None:
+    audio = EncodedAudio(wav_bytes(1.0), "audio.flac", "audio/flac", 1.0)
+    entry = history.spool(
+        audio, source="run", model="whisper-1", base_url="https://api.example.com/v1", press_to_audio_ms=35.6
+    )
+    assert entry.status == QUEUED
+    assert entry.id == 1
+    assert entry.source == "run"
+    assert entry.model == "whisper-1"
+    assert entry.host == "api.example.com"
+    assert entry.duration == 1.0
+    assert entry.attempts == 0
+    assert entry.press_to_audio_ms == 36
+    assert entry.audio_path is not None
+    assert entry.audio_path.parent == data_folder() / "spool"
+    assert entry.audio_path.suffix == ".flac"
+    assert entry.audio_path.read_bytes() == audio.data
+    assert history.read_audio(entry.id) == audio.data
+    assert spool_files() == [entry.audio_path]  # no temp file left behind
+    assert entry.created.tzinfo is not None and entry.created.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="names fds through /proc")
+def test_spool_fsyncs_the_file_then_renames_then_fsyncs_the_folder(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        events.append(("rename", str(dst)))
+        real_replace(src, dst)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", fsync)
+        patch.setattr(os, "replace", replace)
+        entry = history.spool(wav_bytes(), source="run")
+
+    assert entry.audio_path is not None
+    spool = str(data_folder() / "spool")
+    audio_events = [e for e in events if e[1].startswith(spool)]
+    assert len(audio_events) == 3, events
+    (op1, temp), (op2, final), (op3, folder) = audio_events
+    assert op1 == "fsync" and Path(temp).name.startswith(".") and temp.endswith(".tmp")
+    assert (op2, final) == ("rename", str(entry.audio_path))
+    assert (op3, folder) == ("fsync", spool)
+
+
+# A child process that dies (os._exit: no cleanup, no rollback code) at a chosen point of a spool.
+CRASH = textwrap.dedent(
+    """
+    import os, sys, time
+    from dictate import history
+
+    point = sys.argv[1]
+    data = open(sys.argv[2], "rb").read()
+    h = history.History.open()
+
+    def die(*args, **kwargs):
+        os._exit(9)
+
+    if point == "before-rename":
+        os.replace = die
+    elif point == "after-rename":
+        real = history._fsync_dir
+        def fsync_then_die(path):
+            real(path)
+            die()
+        history._fsync_dir = fsync_then_die
+    elif point == "hold-lock":
+        real = history._fsync_dir
+        def fsync_then_wait(path):
+            real(path)
+            print("renamed", flush=True)
+            time.sleep(1.5)
+        history._fsync_dir = fsync_then_wait
+    elif point == "before-unlink":
+        entry = h.spool(data, source="run")
+        h.mark_done(entry.id, "typed already")
+        history._unlink = die
+        h.mark_delivered(entry.id)
+    h.spool(data, source="run", model="whisper-1")
+    print("spooled", flush=True)
+    """
+)
+
+
+def run_child(point: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    audio = tmp_path / "audio.wav"
+    audio.write_bytes(wav_bytes(0.75))
+    return subprocess.run(
+        [sys.executable, "-c", CRASH, point, str(audio)], capture_output=True, text=True, cwd=proc.ROOT, timeout=60
+    )
+
+
+def test_crash_between_audio_write_and_row_insert_leaves_an_orphan_that_is_recovered(tmp_path: Path) -> None:
+    child = run_child("after-rename", tmp_path)
+    assert child.returncode == 9, child.stderr
+    [orphan] = spool_files()
+    assert raw_db().execute("SELECT count(*) FROM dictations").fetchone()[0] == 0  # the insert never committed
+
+    with History.open() as h:
+        [entry] = h.pending()
+        assert entry.status == QUEUED
+        assert entry.source == RECOVERED_SOURCE
+        assert entry.audio_path == orphan
+        assert entry.duration == pytest.approx(0.75)
+        assert h.read_audio(entry.id) == wav_bytes(0.75)
+        # Once adopted it is an ordinary entry: a second scan adds nothing.
+        assert h.recover() == []
+        h.mark_done(entry.id, "recovered words")
+        h.mark_delivered(entry.id)
+        assert h.pending() == []
+
+
+def test_crash_before_the_rename_leaves_nothing(tmp_path: Path) -> None:
+    child = run_child("before-rename", tmp_path)
+    assert child.returncode == 9, child.stderr
+    [temp] = spool_files()
+    assert temp.name.startswith(".") and temp.name.endswith(".tmp")
+
+    with History.open() as h:
+        assert h.pending() == []
+        assert h.entries() == []
+    assert spool_files() == []
+
+
+def test_crash_after_delivery_commit_does_not_resurrect_the_audio(tmp_path: Path) -> None:
+    child = run_child("before-unlink", tmp_path)
+    assert child.returncode == 9, child.stderr
+    assert len(spool_files()) == 1  # the commit happened, the delete did not
+
+    with History.open() as h:
+        assert h.pending() == []
+        [entry] = h.entries()
+        assert (entry.status, entry.text, entry.audio_path) == (DELIVERED, "typed already", None)
+    assert spool_files() == []
+
+
+def test_audio_file_with_no_row_gets_a_row_on_the_next_open(history: History) -> None:
+    history.close()
+    stray = data_folder() / "spool" / "20240102T030405678Z-0123abcd.wav"
+    stray.write_bytes(wav_bytes(0.25))
+    (data_folder() / "spool" / "notes.txt").write_text("not ours")
+
+    with History.open() as h:
+        [entry] = h.pending()
+        assert entry.audio_path == stray
+        assert entry.created.isoformat() == "2024-01-02T03:04:05.678000+00:00"
+        assert entry.duration == pytest.approx(0.25)
+    assert (data_folder() / "spool" / "notes.txt").exists()  # files that are not ours are left alone
+
+
+def test_recovery_in_another_process_waits_for_a_spool_in_progress(tmp_path: Path) -> None:
+    with History.open():
+        pass  # create the database first, so the child only spools
+    audio = tmp_path / "audio.wav"
+    audio.write_bytes(wav_bytes())
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASH, "hold-lock", str(audio)], stdout=subprocess.PIPE, text=True, cwd=proc.ROOT
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "renamed"  # file in place, row not yet committed
+        with History.open() as h:  # its recovery scan must wait for the child's transaction
+            entries = h.entries()
+        assert child.wait(timeout=30) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert [(e.source, e.model) for e in entries] == [("run", "whisper-1")]  # one row, not an orphan copy
+
+
+def test_row_whose_audio_vanished_is_dropped_from_pending(history: History) -> None:
+    lost = history.spool(wav_bytes(), source="run")
+    kept = history.spool(wav_bytes(), source="run")
+    assert lost.audio_path is not None
+    lost.audio_path.unlink()
+    assert [e.id for e in history.recover()] == []
+    assert [e.id for e in history.pending()] == [kept.id]
+    gone = history.get(lost.id)
+    assert gone.status == DISCARDED
+    assert gone.audio_path is None
+    assert "missing" in (gone.error or "")
+
+
+# ---- states ----------------------------------------------------------------------------------
+
+
+def test_failed_then_done_then_delivered(history: History) -> None:
+    entry = history.spool(wav_bytes(), source="once")
+    failed = history.mark_failed(entry.id, "HTTP 503: overloaded", bytes_uploaded=16044, release_to_request_ms=12)
+    assert (failed.status, failed.error, failed.attempts) == (FAILED, "HTTP 503: overloaded", 1)
+    history.mark_failed(entry.id, "timed out after 60 s", attempts=3)
+    assert [e.id for e in history.pending()] == [entry.id]
+
+    done = history.mark_done(entry.id, "Hello world.", attempts=1, server_ms=412, bytes_uploaded=16044)
+    assert (done.status, done.text, done.attempts) == (DONE, "Hello world.", 5)
+    assert done.error == "timed out after 60 s"  # the last error stays for the record
+    assert (done.server_ms, done.release_to_request_ms, done.bytes_uploaded) == (412, 12, 16044)
+    assert done.audio_path is not None and done.audio_path.exists()  # not delivered yet
+    assert history.pending() == []
+
+    audio = done.audio_path
+    final = history.mark_delivered(entry.id, release_to_delivery_ms=830.4)
+    assert (final.status, final.release_to_delivery_ms, final.audio_path) == (DELIVERED, 830, None)
+    assert not audio.exists()
+    assert history.get(entry.id) == final
+
+
+def test_steps_out_of_order_are_refused(history: History) -> None:
+    entry = history.spool(wav_bytes(), source="run")
+    with pytest.raises(EntryStateError, match="queued"):
+        history.mark_delivered(entry.id)
+    history.mark_done(entry.id, "text")
+    with pytest.raises(EntryStateError, match="done"):
+        history.mark_done(entry.id, "again")
+    with pytest.raises(EntryStateError):
+        history.mark_failed(entry.id, "late error")
+    history.mark_delivered(entry.id)
+    with pytest.raises(EntryStateError, match="delivered"):
+        history.discard(entry.id)
+    with pytest.raises(UnknownEntry) as err:
+        history.mark_done(99, "nobody")
+    assert err.value.exit_code == EXIT_USAGE
+
+
+def test_discard_removes_the_audio_and_keeps_the_reason(history: History) -> None:
+    entry = history.spool(wav_bytes(), source="run")
+    history.mark_failed(entry.id, "HTTP 500")
+    gone = history.discard(entry.id, "no words heard")
+    assert (gone.status, gone.error, gone.audio_path) == (DISCARDED, "no words heard", None)
+    assert spool_files() == []
+    assert history.pending() == []
+
+
+def test_keep_audio_keeps_the_file_after_delivery() -> None:
+    with History.open(HistoryConfig(keep_audio=True)) as h:
+        entry = h.spool(wav_bytes(), source="run")
+        h.mark_done(entry.id, "kept")
+        final = h.mark_delivered(entry.id)
+        assert final.audio_path == entry.audio_path
+        assert h.read_audio(entry.id) == wav_bytes()
+    with History.open(HistoryConfig(keep_audio=True)) as h:
+        assert h.recover() == []  # a kept file has its row: not an orphan
+
+
+def test_ids_are_short_numbers_and_never_reused(history: History) -> None:
+    first = delivered(history, "one")
+    assert parse_id(str(first)) == parse_id(f"#{first}") == first
+    with pytest.raises(UnknownEntry):
+        parse_id("abc")
+    history.close()
+    with History.open(HistoryConfig(max_entries=0, max_days=0)) as h:
+        pass
+    raw_db().execute("DELETE FROM dictations")
+    with History.open() as h:
+        assert h.spool(wav_bytes(), source="run").id == first + 1
+
+
+# ---- retention -------------------------------------------------------------------------------
+
+
+def age(entry_id: int, days: float) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime(time.time() - days * 86400))
+    raw_db().execute("UPDATE dictations SET created = ? WHERE id = ?", (stamp, entry_id))
+
+
+def test_max_days_prunes_old_finished_entries_but_never_pending_ones() -> None:
+    with History.open(HistoryConfig(keep_audio=True)) as h:
+        old_delivered = delivered(h, "old")
+        old_discarded = h.discard(h.spool(wav_bytes(), source="run").id).id
+        old_failed = h.mark_failed(h.spool(wav_bytes(), source="run").id, "HTTP 502").id
+        old_queued = h.spool(wav_bytes(), source="run").id
+        old_done = h.mark_done(h.spool(wav_bytes(), source="run").id, "never typed").id
+        recent = delivered(h, "recent")
+    for entry_id in (old_delivered, old_discarded, old_failed, old_queued, old_done):
+        age(entry_id, 200)
+    age(recent, 10)
+
+    with History.open(HistoryConfig(max_days=90, keep_audio=True)) as h:
+        assert {e.id for e in h.entries()} == {old_failed, old_queued, old_done, recent}
+        assert [e.id for e in h.pending()] == [old_failed, old_queued]
+        kept_audio = {p.name for p in spool_files()}
+        assert kept_audio == {h.get(i).audio_path.name for i in (old_failed, old_queued, old_done, recent)}  # type: ignore[union-attr]
+
+
+def test_max_entries_keeps_the_newest_finished_entries() -> None:
+    with History.open(HistoryConfig(keep_audio=True, max_entries=0)) as h:
+        ids = [delivered(h, f"number {n}") for n in range(5)]
+        waiting = h.spool(wav_bytes(), source="run").id
+    with History.open(HistoryConfig(keep_audio=True, max_entries=2)) as h:
+        assert [e.id for e in h.entries()] == [waiting, ids[4], ids[3]]
+    assert len(spool_files()) == 3
+
+
+def test_zero_means_no_limit() -> None:
+    with History.open(HistoryConfig(max_entries=0, max_days=0)) as h:
+        first = delivered(h, "ancient")
+    age(first, 10_000)
+    with History.open(HistoryConfig(max_entries=0, max_days=0)) as h:
+        assert h.prune() == 0
+        assert h.get(first).text == "ancient"
+
+
+# ---- history off -----------------------------------------------------------------------------
+
+
+def test_history_off_spools_audio_but_stores_no_text_and_forgets_delivered_entries() -> None:
+    off = HistoryConfig(enabled=False, keep_audio=True)  # keep_audio is ignored when the history is off
+    secret_words = "private words never written to disk"
+    with History.open(off) as h:
+        entry = h.spool(wav_bytes(), source="run")
+        assert entry.audio_path is not None and entry.audio_path.exists()  # the no-loss guarantee holds
+
+        done = h.mark_done(entry.id, secret_words)
+        assert done.status == DONE and done.text is None
+        assert [e.id for e in h.pending()] == [entry.id]  # text not kept: retry must transcribe again
+
+        final = h.mark_delivered(entry.id)
+        assert (final.status, final.audio_path) == (DELIVERED, None)
+        with pytest.raises(UnknownEntry):
+            h.get(entry.id)
+        assert h.entries() == []
+        assert spool_files() == []
+
+        failed = h.mark_failed(h.spool(wav_bytes(), source="run").id, "HTTP 503")
+        assert [e.id for e in h.pending()] == [failed.id]  # undelivered audio stays until delivered
+        h.discard(failed.id, "gave up")
+        assert h.entries() == [] and spool_files() == []
+    for path in data_folder().rglob("*"):
+        if path.is_file():
+            assert secret_words.encode() not in path.read_bytes(), path
+
+
+def test_history_off_leaves_earlier_entries_alone() -> None:
+    with History.open() as h:
+        first = delivered(h, "from before")
+    with History.open(HistoryConfig(enabled=False)) as h:
+        assert h.get(first).text == "from before"
+
+
+# ---- permissions -----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_private_modes_whatever_the_umask() -> None:
+    folder = data_folder()
+    folder.mkdir(parents=True)
+    folder.chmod(0o755)  # an existing, too open folder is tightened
+    old = os.umask(0)
+    try:
+        with History.open() as h:
+            entry = h.spool(wav_bytes(), source="run")
+            h.mark_done(h.spool(wav_bytes(), source="run").id, "a write, so the WAL exists")
+            files = [folder / "history.db", folder / "history.db-wal", folder / "history.db-shm", entry.audio_path]
+            for path in files:
+                assert path is not None and path.exists(), path
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+            for path in (folder, folder / "spool"):
+                assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    finally:
+        os.umask(old)
+
+
+# ---- search ----------------------------------------------------------------------------------
+
+
+def test_entries_are_newest_first_and_search_ignores_case(history: History) -> None:
+    ids = [delivered(history, text) for text in ("Über den Fluss", "hello world", "HELLO again", "50% off_sale")]
+    assert [e.id for e in history.entries()] == list(reversed(ids))
+    assert [e.id for e in history.entries(limit=2)] == [ids[3], ids[2]]
+    assert [e.id for e in history.entries(search="hello")] == [ids[2], ids[1]]
+    assert [e.id for e in history.entries(search="über")] == [ids[0]]
+    assert [e.id for e in history.entries(search="0% off_")] == [ids[3]]  # no LIKE wildcards
+    assert history.entries(search="absent") == []
+
+
+# ---- small pieces ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://api.openai.com/v1", "api.openai.com"),
+        ("http://localhost:8000/v1", "localhost:8000"),
+        ("https://user:sk-secret@example.com/v1?key=sk-other", "example.com"),
+        ("http://[::1]:9000/v1", "[::1]:9000"),
+        ("", None),
+    ],
+)
+def test_endpoint_host_keeps_only_host_and_port(url: str, host: str | None) -> None:
+    assert endpoint_host(url) == host
+
+
+def test_history_section_in_the_config() -> None:
+    cfg = config.from_dict({"history": {"enabled": False, "keep_audio": True, "max_days": 7, "max_entries": 50}})
+    assert cfg.history == HistoryConfig(enabled=False, keep_audio=True, max_days=7, max_entries=50)
+    assert config.Config().history == HistoryConfig(enabled=True, keep_audio=False, max_days=90, max_entries=10000)
+    with pytest.raises(ConfigError, match=r"\[history\] max_days"):
+        config.from_dict({"history": {"max_days": -1}})
+    with pytest.raises(ConfigError, match=r"\[history\] enabled"):
+        config.from_dict({"history": {"enabled": "no"}})
+    example = config.example()
+    for key in ("[history]", "# enabled = true", "# keep_audio = false", "# max_days = 90", "# max_entries = 10000"):
+        assert key in example
+
+
+# ---- the commands ----------------------------------------------------------------------------
+
+
+def test_history_command_lists_newest_first(user_env: dict[str, str]) -> None:
+    with History.open() as h:
+        first = delivered(h, "the first dictation", model="whisper-1", base_url="https://api.example.com/v1")
+        second = h.mark_failed(h.spool(wav_bytes(), source="once").id, "HTTP 503: overloaded").id
+        third = delivered(h, "a third one, " + "long " * 60)
+
+    result = proc.run(["history"], user_env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["ID", "TIME", "DUR", "STATUS", "TEXT"]
+    assert [line.split()[0] for line in lines[1:]] == [str(third), str(second), str(first)]
+    assert "delivered" in lines[3] and "the first dictation" in lines[3]
+    assert "failed" in lines[2] and "HTTP 503" in lines[2]
+    assert lines[1].endswith("…") and len(lines[1]) < 200  # long text is cut
+
+    found = proc.run(["history", "--search", "FIRST"], user_env)
+    assert [line.split()[0] for line in found.stdout.splitlines()[1:]] == [str(first)]
+    limited = proc.run(["history", "--limit", "1"], user_env)
+    assert len(limited.stdout.splitlines()) == 2
+
+
+def test_history_json_has_every_field(user_env: dict[str, str]) -> None:
+    with History.open() as h:
+        entry_id = delivered(h, "json me", model="whisper-1", base_url="https://api.example.com/v1")
+
+    result = proc.run(["history", "--json"], user_env)
+    assert result.returncode == 0, result.stderr
+    [item] = json.loads(result.stdout)
+    assert set(item) == {
+        "id", "created", "updated", "source", "status", "duration", "model", "host", "text", "error",
+        "attempts", "bytes_uploaded", "audio_path", "press_to_audio_ms", "release_to_request_ms",
+        "server_ms", "release_to_delivery_ms",
+    }  # fmt: skip
+    assert (item["id"], item["text"], item["status"]) == (entry_id, "json me", "delivered")
+    assert (item["host"], item["model"], item["source"]) == ("api.example.com", "whisper-1", "run")
+    assert item["created"].endswith("+00:00")
+
+    empty = proc.run(["history", "--json", "--search", "nothing like this"], user_env)
+    assert (empty.returncode, json.loads(empty.stdout)) == (0, [])
+
+
+def test_history_show_prints_every_field_and_the_full_text(user_env: dict[str, str]) -> None:
+    text = "line one of a long dictation " * 10 + "\nand a second line"
+    with History.open() as h:
+        entry_id = delivered(h, text, model="whisper-1")
+
+    result = proc.run(["history", "show", str(entry_id)], user_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split() == ["id:", str(entry_id)]
+    assert "whisper-1" in result.stdout
+    assert "line one of a long dictation " * 10 in result.stdout
+    assert "and a second line" in result.stdout
+    for field in ("created:", "status:", "attempts:", "release_to_delivery_ms:", "audio_path:"):
+        assert field in result.stdout
+
+    as_json = proc.run(["history", "show", str(entry_id), "--json"], user_env)
+    assert json.loads(as_json.stdout)["text"] == text
+
+
+@pytest.mark.parametrize("bad_id", ["999", "abc"])
+def test_history_show_unknown_id_is_a_one_line_usage_error(user_env: dict[str, str], bad_id: str) -> None:
+    with History.open() as h:
+        delivered(h, "something")
+    result = proc.run(["history", "show", bad_id], user_env)
+    assert result.returncode == EXIT_USAGE
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "no dictation with ID" in result.stderr
+
+
+def test_history_command_when_empty(user_env: dict[str, str]) -> None:
+    result = proc.run(["history"], user_env)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert "no dictations yet" in result.stderr
+
+
+# ---- the key is never stored -----------------------------------------------------------------
+
+
+def test_the_api_key_is_never_written_to_the_data_dir(
+    home: Path, user_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_key, openai_key, file_key = FAKE_KEYS
+    monkeypatch.setenv("DICTATE_API_KEY", env_key)
+    monkeypatch.setenv("OPENAI_API_KEY", openai_key)
+    cfg_path = write_config(home, f'[api]\napi_key = "{file_key}"\n\n[history]\nkeep_audio = true\n')
+    cfg_path.chmod(0o600)
+    cfg = config.load()
+    assert config.api_key(cfg)[0] == env_key
+
+    url_with_key = f"https://user:{file_key}@api.example.com/v1?api_key={openai_key}"
+    with History.open(cfg.history) as h:
+        entry_id = delivered(h, "dictated words", model=cfg.api.model, base_url=url_with_key)
+        failed = h.spool(wav_bytes(), source="run", model=cfg.api.model, base_url=cfg.api.base_url)
+        h.mark_failed(failed.id, "HTTP 401: invalid key (redacted by the transcriber)")
+        assert h.get(entry_id).host == "api.example.com"
+
+    env = {**user_env, "DICTATE_API_KEY": env_key, "OPENAI_API_KEY": openai_key}
+    for args in (["history"], ["history", "--json"], ["history", "show", str(entry_id)]):
+        assert proc.run(args, env).returncode == 0
+
+    files = [p for p in data_folder().rglob("*") if p.is_file()]
+    assert any(p.name == "history.db" for p in files) and any(p.parent.name == "spool" for p in files)
+    for path in files:
+        content = path.read_bytes()
+        for key in FAKE_KEYS:
+            assert key.encode() not in content, f"{key} found in {path}"
+
+
+def test_history_command_says_when_the_history_is_off(home: Path, user_env: dict[str, str]) -> None:
+    write_config(home, "[history]\nenabled = false\n")
+    with History.open(HistoryConfig(enabled=False)) as h:
+        waiting = h.spool(wav_bytes(), source="run").id
+        delivered(h, "forgotten")
+    result = proc.run(["history"], user_env)
+    assert result.returncode == 0, result.stderr
+    assert "history is off" in result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == [str(waiting)]
