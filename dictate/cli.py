@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start, stop or toggle a recording, cancel it, or show the daemon's state",
     )
 
+    p = command("retry", cmd_retry)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", metavar="ID", help="the dictation to re-send (see `dictate history`)")
+    which.add_argument("--all", action="store_true", help="every recording whose text was never obtained")
+
     p = command("once", cmd_once)
     p.add_argument(
         "--max-seconds", type=_positive, metavar="N", help="stop after N seconds (default: [audio] max_seconds)"
@@ -196,6 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dictate.daemon import Daemon
     from dictate.feedback import Feedback
     from dictate.output import choose_output
+    from dictate.session import Pipeline, open_history
 
     cfg = load_config(args)
     keys = hotkey.parse_hotkey(cfg.hotkey.keys)
@@ -204,8 +210,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"[hotkey] cancel {cancel} is part of [hotkey] keys {keys}; choose another cancel key")
     transcriber = make_transcriber(cfg)
     output, why = choose_output(cfg.output)
+    history = open_history(cfg)
     feedback = Feedback(cfg.feedback.sounds, cfg.feedback.notify, cfg.feedback.volume)
-    daemon = Daemon(cfg, transcriber, output, feedback)
+    daemon = Daemon(cfg, Pipeline(cfg, transcriber, history), output, feedback)
     listener = None
     if not args.no_hotkey:
         listener = hotkey.HotkeyListener(hotkey.HotkeyState(keys, cfg.hotkey.mode, cancel), daemon.post)
@@ -241,6 +248,47 @@ def cmd_ctl(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_retry(args: argparse.Namespace) -> int:
+    """Re-send recordings whose transcription failed; print each recovered transcript (nothing is typed)."""
+    from dictate import history as hist
+    from dictate import session
+
+    cfg = load_config(args)
+    with hist.History.open(cfg.history) as store:
+        if args.all:
+            entries = store.pending()
+            if not entries:
+                log.info("nothing to retry: every recording has its text")
+                return EXIT_OK
+        else:
+            entry = store.get(args.id)
+            if not entry.pending:
+                raise DictateError(
+                    f"dictation {entry.id} is {entry.status}, nothing to retry; see `dictate history show {entry.id}`",
+                    EXIT_USAGE,
+                )
+            entries = [entry]
+        pipeline = session.Pipeline(cfg, make_transcriber(cfg), store)
+        failed = 0
+        for entry in entries:
+            if not store.claim(entry.id):
+                log.warning("dictation %d is being sent by another dictate process; skipped", entry.id)
+                continue
+            try:
+                result = pipeline.resend(entry.id)
+            except session.TranscriptionFailed as exc:
+                log.error("dictation %d: %s", entry.id, exc.message)
+                failed += 1
+                continue
+            if not result.text:
+                log.info("dictation %d: the server heard no words", entry.id)
+                continue
+            print(result.text, flush=True)
+            pipeline.delivered(result)
+            log.info("dictation %d recovered", entry.id)
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
 def cmd_once(args: argparse.Namespace) -> int:
     """Record now and print only the transcript (for $(dictate once) and shell key bindings)."""
     from dictate import session
@@ -259,31 +307,32 @@ def cmd_once(args: argparse.Namespace) -> int:
             recorder, max_seconds=max_seconds, silence_seconds=cfg.audio.silence_seconds, should_stop=keys.pressed
         )
     log.debug("recorded %.2f s, ended by %s", recording.seconds, reason)
+    session.check_sendable(recording, cfg)
+    pipeline = session.Pipeline(cfg, transcriber, session.open_history(cfg))
+    status.show(f"transcribing {recording.seconds:.1f} s…")
     try:
-        had_speech = session.check_sendable(recording, cfg)
-        status.show(f"transcribing {recording.seconds:.1f} s…")
-        result = session.transcribe(recording, cfg, transcriber, had_speech=had_speech)
+        result = pipeline.send(recording, source="once")
     finally:
         status.clear()
     if not result.text:
         raise session.NothingToSend("the server heard no words")
     print(result.text, flush=True)
+    pipeline.delivered(result)
     return EXIT_OK
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     """Transcribe audio files; print one line of text per file."""
     from dictate import audio, session
-    from dictate.transcriber import TranscriptionError
 
     cfg = load_config(args)
     recordings = [audio.read_file(path) for path in args.files]  # every file is checked before any upload
-    transcriber = make_transcriber(cfg)
+    pipeline = session.Pipeline(cfg, make_transcriber(cfg), history=None)  # the files themselves are kept
     failed = 0
     for path, recording in zip(args.files, recordings, strict=True):
         try:
-            result = session.transcribe(recording, cfg, transcriber, had_speech=audio.has_speech(recording))
-        except TranscriptionError as exc:
+            result = pipeline.send(recording, source="transcribe", had_speech=audio.has_speech(recording))
+        except session.TranscriptionFailed as exc:
             if len(args.files) == 1:
                 raise
             log.error("%s: %s", path, exc.message)

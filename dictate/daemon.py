@@ -21,8 +21,7 @@ from dictate import DictateError
 from dictate.audio import Recording
 from dictate.config import Config
 from dictate.recorder import Recorder
-from dictate.session import NothingToSend, check_sendable, transcribe
-from dictate.transcriber import Transcriber
+from dictate.session import NothingToSend, Pipeline, TranscriptionFailed, check_sendable
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +63,13 @@ class Daemon:
     def __init__(
         self,
         config: Config,
-        transcriber: Transcriber,
+        pipeline: Pipeline,
         output: Output,
         cues: Cues,
         modifiers_down: Callable[[], bool] = lambda: False,
     ) -> None:
         self.config = config
-        self.transcriber = transcriber
+        self.pipeline = pipeline
         self.output = output
         self.cues = cues
         self.modifiers_down = modifiers_down
@@ -227,36 +226,50 @@ class Daemon:
 
     def _process(self, take: Take) -> None:
         try:
-            had_speech = check_sendable(take.recording, self.config)
+            check_sendable(take.recording, self.config)
         except NothingToSend as exc:
             log.info("%s", exc.message)
             return
-        result = transcribe(
-            take.recording,
-            self.config,
-            self.transcriber,
-            had_speech=had_speech,
-            trailing_space=self.config.output.trailing_space and self.output.name != "stdout",
-        )
+        try:
+            result = self.pipeline.send(
+                take.recording,
+                source="run",
+                pressed_at=take.pressed_at,
+                first_sample_at=take.first_sample_at,
+                released_at=take.released_at,
+            )
+        except TranscriptionFailed as exc:
+            log.error("%s", exc.message)
+            self.cues.error(exc.message)
+            return
         if not result.text:
             log.info("the server heard no words")
             return
         if not take.deliver or self._quitting:
             # The daemon is being stopped: the focus is probably the terminal that stopped it.
             print(result.text, flush=True)
+            self.pipeline.delivered(result)
             log.info("transcribed while stopping; printed instead of typed")
             return
         deadline = time.monotonic() + MODIFIER_WAIT
         while self.modifiers_down() and time.monotonic() < deadline:
             time.sleep(0.01)
-        self.output.deliver(result.text)
+        text = result.text + (" " if self.config.output.trailing_space and self.output.name != "stdout" else "")
+        try:
+            self.output.deliver(text)
+        except DictateError as exc:
+            where = f": `dictate history show {result.entry_id}`" if result.entry_id else ""
+            raise DictateError(f"{exc.message}; the text is kept in the history{where}") from None
+        self.pipeline.delivered(result, take.released_at)
         self.delivered += 1
-        delivered_at = time.monotonic()
         first = f"{(take.first_sample_at - take.pressed_at) * 1000:.0f} ms" if take.first_sample_at else "n/a"
+        to_request = f"{(result.request_sent_at - take.released_at) * 1000:.0f} ms" if result.request_sent_at else "n/a"
+        server = f"{result.server_seconds * 1000:.0f} ms" if result.server_seconds is not None else "n/a"
         log.debug(
-            "press→first sample %s, release→text %.0f ms (request %.0f ms, %d attempt(s))",
+            "press→first sample %s, release→request %s, server %s, release→text %.0f ms (%d attempt(s))",
             first,
-            (delivered_at - take.released_at) * 1000,
-            result.transcript.request_seconds * 1000,
-            result.transcript.attempts,
+            to_request,
+            server,
+            (time.monotonic() - take.released_at) * 1000,
+            result.attempts,
         )

@@ -74,6 +74,7 @@ SPOOL_NAME = "spool"
 BUSY_TIMEOUT = 10.0  # seconds to wait for another dictate process's write transaction
 PRUNE_EVERY = 3600.0  # seconds between retention passes in a long-running process
 MAX_ERROR_CHARS = 2000
+CLAIM_SECONDS = 600.0  # longest a process may hold a dictation it is sending
 
 QUEUED = "queued"
 FAILED = "failed"
@@ -157,6 +158,13 @@ def m002_timings(db: sqlite3.Connection) -> None:
 @migration
 def m003_status_index(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX dictations_status_created ON dictations (status, created)")
+
+
+@migration
+def m004_claims(db: sqlite3.Connection) -> None:
+    # Which process is sending a dictation right now, so the daemon and `dictate retry` never both do.
+    db.execute("ALTER TABLE dictations ADD COLUMN claimed_pid INTEGER")
+    db.execute("ALTER TABLE dictations ADD COLUMN claimed_at TEXT")
 
 
 def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> list[str]:
@@ -361,7 +369,7 @@ class History:
                 raise HistoryError(f"cannot write the recording to {self.spool_dir}: {exc.strerror or exc}") from None
             cursor = db.execute(
                 "INSERT INTO dictations (created, updated, source, status, duration, model, host, audio_name,"
-                " press_to_audio_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " press_to_audio_ms, claimed_pid, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     _iso(now),
                     _iso(now),
@@ -372,6 +380,8 @@ class History:
                     endpoint_host(base_url),
                     name,
                     _ms(press_to_audio_ms),
+                    os.getpid(),  # the spooling process is the one about to send it
+                    _iso(now),
                 ),
             )
             assert cursor.lastrowid is not None
@@ -390,7 +400,7 @@ class History:
         with self._transaction() as db:
             entry = self._require(db, entry_id, "marked failed", lambda e: e.pending)
             db.execute(
-                "UPDATE dictations SET status = ?, error = ?, attempts = attempts + ?,"
+                "UPDATE dictations SET status = ?, error = ?, attempts = attempts + ?, claimed_pid = NULL,"
                 " bytes_uploaded = coalesce(?, bytes_uploaded),"
                 " release_to_request_ms = coalesce(?, release_to_request_ms), updated = ? WHERE id = ?",
                 (
@@ -501,6 +511,50 @@ class History:
             _unlink(leftover)
         self._maybe_prune()
         return final
+
+    # ---- claims: one sender per dictation -----------------------------------------------------
+
+    def claim(self, entry_id: int | str) -> bool:
+        """Take a pending dictation for sending by this process; False when a live process has it.
+
+        A claim lapses when its process is gone (killed mid-upload) or after CLAIM_SECONDS.
+        """
+        with self._transaction() as db:
+            entry = self._get(db, parse_id(entry_id))
+            if not entry.pending:
+                return False
+            row = db.execute("SELECT claimed_pid, claimed_at FROM dictations WHERE id = ?", (entry.id,)).fetchone()
+            pid, at = row["claimed_pid"], row["claimed_at"]
+            fresh = at is not None and _now() - _parse_time(at) < timedelta(seconds=CLAIM_SECONDS)
+            if pid not in (None, os.getpid()) and fresh and _alive(pid):
+                return False
+            db.execute(
+                "UPDATE dictations SET claimed_pid = ?, claimed_at = ? WHERE id = ?",
+                (os.getpid(), _iso(_now()), entry.id),
+            )
+            return True
+
+    def release(self, entry_id: int | str) -> None:
+        """Give up this process's claim (done, failed or left for later)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE dictations SET claimed_pid = NULL, claimed_at = NULL WHERE id = ? AND claimed_pid = ?",
+                (parse_id(entry_id), os.getpid()),
+            )
+
+    def replace_audio(self, entry_id: int | str, audio: EncodedAudio) -> Entry:
+        """Durably replace a pending dictation's audio with a longer take of the same recording."""
+        with self._transaction() as db:
+            entry = self._require(db, entry_id, "given new audio", lambda e: e.pending and e.audio_path is not None)
+            assert entry.audio_path is not None
+            try:
+                _write_durably(entry.audio_path, audio.data)
+            except OSError as exc:
+                raise HistoryError(f"cannot write the recording to {self.spool_dir}: {exc.strerror or exc}") from None
+            db.execute(
+                "UPDATE dictations SET duration = ?, updated = ? WHERE id = ?", (audio.seconds, _iso(_now()), entry.id)
+            )
+            return self._get(db, entry.id)
 
     # ---- reading -----------------------------------------------------------------------------
 
@@ -768,6 +822,16 @@ def _wav_seconds(path: Path) -> float | None:
 
 
 # ---- time ------------------------------------------------------------------------------------
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _now() -> datetime:

@@ -54,6 +54,7 @@ class Transcript:
     request_seconds: float = 0.0  # request sent -> answer read, as measured here
     attempts: int = 1
     bytes_sent: int = 0
+    sent_at: float | None = None  # monotonic time the (last) request was sent
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ class Transcriber:
             server_seconds=float(server_ms) / 1000 if server_ms and server_ms.replace(".", "", 1).isdigit() else None,
             request_seconds=elapsed,
             bytes_sent=len(request.audio.data),
+            sent_at=sent,
         )
 
     # ---- errors ------------------------------------------------------------------------------

@@ -666,3 +666,33 @@ def test_history_command_says_when_the_history_is_off(home: Path, user_env: dict
     assert result.returncode == 0, result.stderr
     assert "history is off" in result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == [str(waiting)]
+
+
+def test_claims_keep_one_sender_per_dictation(tmp_path: Path) -> None:
+    with History.open(folder=tmp_path) as history:
+        entry = history.spool(b"RIFF-not-really-audio", source="run")
+        assert history.claim(entry.id)  # the spooling process holds it already
+        # Another live process holds it: this one may not take it.
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            history._db.execute("UPDATE dictations SET claimed_pid = ? WHERE id = ?", (sleeper.pid, entry.id))
+            assert not history.claim(entry.id)
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+        # That process died (killed mid-upload): its claim lapses.
+        assert history.claim(entry.id)
+        history.mark_failed(entry.id, "HTTP 503")
+        assert history.claim(entry.id)
+        history.release(entry.id)
+        history.mark_done(entry.id, "text")
+        assert not history.claim(entry.id)  # done with its text kept: nothing left to send
+
+
+def test_replace_audio_keeps_one_entry(tmp_path: Path) -> None:
+    with History.open(folder=tmp_path) as history:
+        entry = history.spool(EncodedAudio(b"first", "audio.wav", "audio/wav", 1.0), source="run")
+        again = history.replace_audio(entry.id, EncodedAudio(b"first and more", "audio.wav", "audio/wav", 2.5))
+        assert again.id == entry.id and again.duration == 2.5
+        assert history.read_audio(entry.id) == b"first and more"
+        assert len(history.entries()) == 1
