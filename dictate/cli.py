@@ -182,14 +182,15 @@ def load_config(args: argparse.Namespace) -> Config:
 def make_transcriber(cfg: Config) -> Transcriber:
     """The client for the configured endpoint, after the checks that protect the key."""
     from dictate import config
-    from dictate.transcriber import Transcriber
+    from dictate.transcriber import RetryPolicy, Transcriber
 
     config.check_endpoint(cfg)
     warning = config.insecure_permissions_warning(cfg)
     if warning:
         log.warning("warning: %s", warning)
     key, _source = config.api_key(cfg)
-    return Transcriber(cfg.api, key, key_env_hint=cfg.api.api_key_env or "OPENAI_API_KEY")
+    retry = RetryPolicy(max_retries=cfg.api.max_retries, max_total_seconds=cfg.api.retry_seconds)
+    return Transcriber(cfg.api, key, retry=retry, key_env_hint=cfg.api.api_key_env or "OPENAI_API_KEY")
 
 
 # ---- commands --------------------------------------------------------------------------------

@@ -94,6 +94,13 @@ class ApiConfig:
     max_upload_mb: float = _opt(
         25.0, "largest upload in MB; longer recordings are split at pauses", minimum=0.1, maximum=1000
     )
+    max_retries: int = _opt(
+        3,
+        "retries of a failed upload (timeouts, connection errors, 408/409/429/5xx) before it is kept for later",
+        minimum=0,
+        maximum=20,
+    )
+    retry_seconds: float = _opt(45.0, "longest time spent retrying one upload", minimum=0, maximum=3600)
     allow_insecure: bool = _opt(
         False, "allow plain http to a public address (loopback and private addresses are always allowed)"
     )

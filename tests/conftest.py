@@ -88,3 +88,22 @@ def write_config(home: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+@pytest.fixture
+def say_once(
+    mic_env: dict[str, str], vmic: VirtualMic, clip: Callable[[str], Path]
+) -> Callable[..., tuple[int, str, str]]:
+    """say_once("words", *args) runs `dictate once *args`, speaks the words into the microphone when it
+    is recording, and returns (exit code, stdout, stderr)."""
+
+    def run(phrase: str, *args: str, env: dict[str, str] | None = None, timeout: float = 90) -> tuple[int, str, str]:
+        running = proc.Running(["once", *args], env or mic_env)
+        try:
+            running.wait_for_stderr("recording")
+            vmic.play(clip(phrase))
+            return running.finish(timeout=timeout)
+        finally:
+            running.kill()
+
+    return run

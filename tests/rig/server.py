@@ -44,6 +44,7 @@ class Received:
     channels: int | None = None
     seconds: float | None = None
     recognized: str | None = None
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 @dataclass
@@ -56,6 +57,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False  # send the headers and half a body, then close the connection
+
+    def with_headers(self, headers: dict[str, str]) -> Reply:
+        self.headers.update(headers)
+        return self
 
     @staticmethod
     def openai_error(status: int, message: str, code: str | None = None, type_: str = "invalid_request_error") -> Reply:
