@@ -312,7 +312,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     pipeline = session.Pipeline(cfg, transcriber, session.open_history(cfg))
     status.show(f"transcribing {recording.seconds:.1f} s…")
     try:
-        result = pipeline.send(recording, source="once")
+        result = pipeline.send(recording, source="once", had_speech=True)
     finally:
         status.clear()
     if not result.text:

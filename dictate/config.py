@@ -114,6 +114,9 @@ class AudioConfig:
     sample_rate: int = _opt(16000, "recording rate in Hz; 16000 is what Whisper uses", minimum=8000, maximum=192000)
     max_seconds: float = _opt(600.0, "a recording ends by itself after this many seconds", minimum=1, maximum=36000)
     min_seconds: float = _opt(0.3, "shorter recordings are discarded without an API call", minimum=0, maximum=60)
+    incremental: bool = _opt(
+        True, "transcribe finished sentences in the background while you speak, so release leaves only the tail"
+    )
     silence_seconds: float = _opt(
         2.0, "`dictate once` stops after this much silence following speech; 0 = never", minimum=0, maximum=60
     )
@@ -137,6 +140,7 @@ class OutputConfig:
     method: str = _opt("auto", "auto | type | paste | stdout | tmux", choices=OUTPUT_METHODS)
     allow_newlines: bool = _opt(False, "type newlines in a transcript as Enter (otherwise they become spaces)")
     trailing_space: bool = _opt(True, "add a space after text delivered at the cursor, so dictations join up")
+    stream: bool = _opt(False, "type each part as soon as it is transcribed, while you still speak (needs incremental)")
 
 
 @dataclass(frozen=True)

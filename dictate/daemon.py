@@ -1,8 +1,9 @@
 """The push-to-talk daemon: hotkey and control socket in, recordings through a worker, text out at the cursor.
 
 Threads: the key listener and the control socket only post events; the main thread owns the
-microphone and the state (idle or recording); one worker transcribes and delivers recordings in the
-order they were made, so dictations never overtake each other.
+microphone and the state (idle or recording) and cuts the recording at pauses while it goes on; one
+worker transcribes those parts and delivers dictations in the order they were made, so nothing is
+ever typed out of order and on release only the tail is left to send.
 """
 
 from __future__ import annotations
@@ -17,16 +18,21 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
 
+import numpy as np
+
 from dictate import DictateError
-from dictate.audio import Recording
+from dictate.audio import PauseSplitter, Recording, resample
 from dictate.config import Config
 from dictate.recorder import Recorder
-from dictate.session import NothingToSend, Pipeline, TranscriptionFailed, check_sendable
+from dictate.session import Dictation, NothingToSend, Pipeline, TranscriptionFailed
+from dictate.textproc import join, process
 
 log = logging.getLogger(__name__)
 
 POLL = 0.02  # seconds between microphone reads while recording
 MODIFIER_WAIT = 1.0  # longest wait for the hotkey's modifiers to be released before typing
+WARM_AFTER = 20.0  # re-open the connection on key press when it has been idle this long
+NEVER = float("inf")
 
 
 class Output(Protocol):
@@ -49,14 +55,15 @@ class Event:
 
 
 @dataclass
-class Take:
-    """One finished recording on its way to the cursor."""
+class Work:
+    """One step for the worker: a part cut while recording, the tail at release, or a cancellation."""
 
-    recording: Recording
-    pressed_at: float
-    released_at: float
-    first_sample_at: float | None
-    deliver: bool = True
+    dictation: Dictation
+    part: Recording | None = None
+    tail: Recording | None = None
+    released_at: float = 0.0
+    cancelled: bool = False
+    deliver: bool = True  # False while the daemon is stopping: print instead of typing
 
 
 class Daemon:
@@ -74,11 +81,13 @@ class Daemon:
         self.cues = cues
         self.modifiers_down = modifiers_down
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
-        self._takes: queue.Queue[Take | None] = queue.Queue()
-        self._worker = threading.Thread(target=self._work, name="dictate-worker", daemon=True)
+        self._work: queue.Queue[Work | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._run_worker, name="dictate-worker", daemon=True)
         self._recorder: Recorder | None = None
-        self._pressed_at = 0.0
+        self._splitter: PauseSplitter | None = None
+        self._dictation: Dictation | None = None
         self._quitting = False
+        self._last_request = -NEVER
         self.delivered = 0
 
     # ---- called from other threads -----------------------------------------------------------
@@ -100,7 +109,7 @@ class Daemon:
     def state(self) -> str:
         return "recording" if self._recorder is not None else "idle"
 
-    # ---- the main loop ---------------------------------------------------------------------------
+    # ---- the main loop -----------------------------------------------------------------------
 
     def run(self) -> None:
         """Serve events until SIGINT or SIGTERM; a recording in progress is finished, not lost."""
@@ -118,18 +127,10 @@ class Daemon:
         self.events.put(Event("quit"))
 
     def _step(self) -> None:
+        timeout = 0.5
         if self._recorder is not None:
-            self._recorder.read(timeout=POLL)
-            self._drain_microphone()
-            if self._recorded_seconds() >= self.config.audio.max_seconds:
-                log.warning(
-                    "recording reached [audio] max_seconds (%g s) and was ended; it is kept",
-                    self.config.audio.max_seconds,
-                )
-                self._stop(time.monotonic())
-            timeout: float | None = 0
-        else:
-            timeout = 0.5
+            self._listen(POLL)
+            timeout = 0.0
         try:
             event = self.events.get(timeout=timeout) if timeout else self.events.get_nowait()
         except queue.Empty:
@@ -144,62 +145,76 @@ class Daemon:
         try:
             if name == "quit":
                 self._quitting = True
-            elif name == "start" or (name == "toggle" and not recording):
-                if not recording:
-                    self._start(event.at)
-            elif name == "stop" or (name == "toggle" and recording):
-                if recording:
-                    self._stop(event.at)
-            elif name == "cancel":
-                if recording:
-                    self._cancel()
-            elif name == "status":
-                pass
-            else:
-                return {"ok": False, "error": f"{name} is not available in this mode", "state": self.state}
+            elif name in ("start", "toggle") and not recording:
+                self._start(event.at)
+            elif name in ("stop", "toggle") and recording:
+                self._stop(event.at)
+            elif name == "cancel" and recording:
+                self._cancel()
+            elif name in ("pause", "resume"):
+                return {"ok": False, "error": f"{name} is for `dictate notes`", "state": self.state}
         except DictateError as exc:
             log.error("%s", exc.message)
             self.cues.error(exc.message)
             return {"ok": False, "error": exc.message, "state": self.state}
-        return {"ok": True, "state": self.state, "queued": self._takes.qsize(), "delivered": self.delivered}
+        return {"ok": True, "state": self.state, "queued": self._work.qsize(), "delivered": self.delivered}
 
     def _start(self, pressed_at: float) -> None:
-        recorder = Recorder(self.config.audio.device, self.config.audio.sample_rate)
+        recorder = Recorder(self.config.audio.device, self.config.audio.sample_rate, keep=False)
         recorder.__enter__()
         self._recorder = recorder
-        self._pressed_at = pressed_at
+        incremental = self.config.audio.incremental
+        self._splitter = PauseSplitter(recorder.capture_rate, min_part_seconds=4.0 if incremental else NEVER)
+        self._dictation = self.pipeline.start(source="run", pressed_at=pressed_at)
         self.cues.cue("start")
+        if time.monotonic() - self._last_request > WARM_AFTER:
+            threading.Thread(target=self.pipeline.transcriber.warm, name="dictate-warm", daemon=True).start()
         log.debug("recording")
 
-    def _drain_microphone(self) -> None:
-        assert self._recorder is not None
-        while self._recorder.read(timeout=0) is not None:
-            pass
+    def _listen(self, timeout: float) -> None:
+        """Take the microphone's blocks; hand every part cut at a pause to the worker."""
+        assert self._recorder is not None and self._splitter is not None and self._dictation is not None
+        block = self._recorder.read(timeout=timeout)
+        if block is not None and self._recorder.first_block_at is not None:
+            self._dictation.first_sample(self._recorder.first_block_at)
+        while block is not None:
+            for part in self._splitter.feed(block):
+                self._work.put(Work(self._dictation, part=self._as_recording(part)))
+            block = self._recorder.read(timeout=0)
+        if self._recorder.captured_frames >= self.config.audio.max_seconds * self._recorder.capture_rate:
+            log.warning(
+                "recording reached [audio] max_seconds (%g s) and was ended; it is kept", self.config.audio.max_seconds
+            )
+            self.cues.cue("error")
+            self._stop(time.monotonic())
 
-    def _recorded_seconds(self) -> float:
+    def _as_recording(self, samples: np.ndarray) -> Recording:
         assert self._recorder is not None
-        return self._recorder.captured_frames / self._recorder.capture_rate
+        rate, target = self._recorder.capture_rate, self.config.audio.sample_rate
+        return Recording(samples if rate == target else resample(samples, rate, target), target)
 
-    def _close_recorder(self) -> Recorder:
+    def _close_recorder(self) -> None:
         recorder, self._recorder = self._recorder, None
         assert recorder is not None
         recorder.__exit__(None, None, None)
-        return recorder
 
     def _stop(self, released_at: float) -> None:
-        recorder = self._close_recorder()
-        recording = recorder.take()
-        max_samples = int(self.config.audio.max_seconds * recording.rate)
-        if len(recording.samples) > max_samples:
-            recording = Recording(recording.samples[:max_samples], recording.rate)
+        self._listen(0)  # what is still queued
+        if self._recorder is None:  # max_seconds ended it just now
+            return
+        self._close_recorder()
+        assert self._splitter is not None and self._dictation is not None
+        tail = self._as_recording(self._splitter.rest())
         self.cues.cue("stop")
-        log.debug("recorded %.2f s", recording.seconds)
-        self._takes.put(
-            Take(recording, self._pressed_at, released_at, recorder.first_block_at, deliver=not self._quitting)
-        )
+        self._work.put(Work(self._dictation, tail=tail, released_at=released_at, deliver=not self._quitting))
+        self._last_request = time.monotonic()
+        self._splitter = self._dictation = None
 
     def _cancel(self) -> None:
         self._close_recorder()
+        assert self._dictation is not None
+        self._work.put(Work(self._dictation, cancelled=True))
+        self._splitter = self._dictation = None
         self.cues.cue("cancel")
         log.info("recording cancelled")
 
@@ -208,15 +223,15 @@ class Daemon:
             log.info("finishing the recording in progress before exiting")
             self._quitting = True
             self._stop(time.monotonic())
-        self._takes.put(None)
+        self._work.put(None)
         self._worker.join()
 
     # ---- the worker --------------------------------------------------------------------------
 
-    def _work(self) -> None:
-        while (take := self._takes.get()) is not None:
+    def _run_worker(self) -> None:
+        while (work := self._work.get()) is not None:
             try:
-                self._process(take)
+                self._do(work)
             except DictateError as exc:
                 log.error("%s", exc.message)
                 self.cues.error(exc.message)
@@ -224,52 +239,59 @@ class Daemon:
                 log.exception("unexpected error in a dictation: %s", exc)
                 self.cues.error(str(exc))
 
-    def _process(self, take: Take) -> None:
+    def _do(self, work: Work) -> None:
+        dictation = work.dictation
+        if work.cancelled:
+            dictation.cancel()
+        elif work.part is not None:
+            text = dictation.add(work.part)
+            log.debug("part of %.1f s transcribed while recording", work.part.seconds)
+            if text and self.config.output.stream and work.deliver and not self._quitting:
+                self._deliver(process(text, allow_newlines=self.config.output.allow_newlines))
+                dictation.streamed = len(dictation.texts)
+        elif work.tail is not None:
+            self._finish(work)
+
+    def _finish(self, work: Work) -> None:
+        dictation = work.dictation
+        assert work.tail is not None
         try:
-            check_sendable(take.recording, self.config)
+            result = dictation.finish(work.tail, released_at=work.released_at)
         except NothingToSend as exc:
             log.info("%s", exc.message)
             return
-        try:
-            result = self.pipeline.send(
-                take.recording,
-                source="run",
-                pressed_at=take.pressed_at,
-                first_sample_at=take.first_sample_at,
-                released_at=take.released_at,
-            )
         except TranscriptionFailed as exc:
             log.error("%s", exc.message)
             self.cues.error(exc.message)
             return
+        self._last_request = time.monotonic()
         if not result.text:
             log.info("the server heard no words")
             return
-        if not take.deliver or self._quitting:
+        if not work.deliver or self._quitting:
             # The daemon is being stopped: the focus is probably the terminal that stopped it.
             print(result.text, flush=True)
             self.pipeline.delivered(result)
             log.info("transcribed while stopping; printed instead of typed")
             return
+        text = result.text
+        if dictation.streamed:  # the parts typed already; only what came after them is left
+            text = process(
+                join(dictation.texts[dictation.streamed :]), allow_newlines=self.config.output.allow_newlines
+            )
+        if text:
+            try:
+                self._deliver(text)
+            except DictateError as exc:
+                where = f": `dictate history show {result.entry_id}`" if result.entry_id else ""
+                raise DictateError(f"{exc.message}; the text is kept in the history{where}") from None
+        self.pipeline.delivered(result, work.released_at)
+        self.delivered += 1
+        log.debug("%s", dictation.timings(work.released_at))
+
+    def _deliver(self, text: str) -> None:
         deadline = time.monotonic() + MODIFIER_WAIT
         while self.modifiers_down() and time.monotonic() < deadline:
             time.sleep(0.01)
-        text = result.text + (" " if self.config.output.trailing_space and self.output.name != "stdout" else "")
-        try:
-            self.output.deliver(text)
-        except DictateError as exc:
-            where = f": `dictate history show {result.entry_id}`" if result.entry_id else ""
-            raise DictateError(f"{exc.message}; the text is kept in the history{where}") from None
-        self.pipeline.delivered(result, take.released_at)
-        self.delivered += 1
-        first = f"{(take.first_sample_at - take.pressed_at) * 1000:.0f} ms" if take.first_sample_at else "n/a"
-        to_request = f"{(result.request_sent_at - take.released_at) * 1000:.0f} ms" if result.request_sent_at else "n/a"
-        server = f"{result.server_seconds * 1000:.0f} ms" if result.server_seconds is not None else "n/a"
-        log.debug(
-            "press→first sample %s, release→request %s, server %s, release→text %.0f ms (%d attempt(s))",
-            first,
-            to_request,
-            server,
-            (time.monotonic() - take.released_at) * 1000,
-            result.attempts,
-        )
+        space = self.config.output.trailing_space and self.output.name != "stdout"
+        self.output.deliver(text + (" " if space else ""))

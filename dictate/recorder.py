@@ -97,10 +97,11 @@ def resolve_device(spec: str, devices: list[InputDevice] | None = None) -> int |
 class Recorder:
     """Record mono int16 at `rate`; use as `with Recorder(...) as rec:` and call `read`/`take`."""
 
-    def __init__(self, device: str = "", rate: int = 16000, blocksize: int = 0) -> None:
+    def __init__(self, device: str = "", rate: int = 16000, blocksize: int = 0, *, keep: bool = True) -> None:
         self.device_spec = device
         self.rate = rate
         self.blocksize = blocksize
+        self.keep = keep  # keep blocks for take(); off when the caller collects them itself
         self._queue: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         self._blocks: list[np.ndarray] = []
         self._stream: Any = None
@@ -161,7 +162,8 @@ class Recorder:
             block = self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
-        self._blocks.append(block)
+        if self.keep:
+            self._blocks.append(block)
         self.captured_frames += len(block)
         return block
 

@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from dictate import DictateError
-from dictate.audio import EncodedAudio, Recording, SpeechTracker, decode, encode, encode_for_upload, has_speech
+from dictate.audio import Recording, SpeechTracker, decode, encode, encode_for_upload, has_speech
 from dictate.config import Config
 from dictate.history import History, HistoryError
 from dictate.recorder import Recorder
@@ -103,92 +105,27 @@ def prompt_for(user_prompt: str, previous: list[str]) -> str | None:
 
 
 class Pipeline:
-    """Spool, transcribe (in parts under the upload limit) and record one dictation at a time."""
+    """What every dictation needs: the settings, the transcriber and the history."""
 
     def __init__(self, config: Config, transcriber: Transcriber, history: History | None) -> None:
         self.config = config
         self.transcriber = transcriber
         self.history = history
 
+    def start(self, *, source: str, pressed_at: float | None = None, first_sample_at: float | None = None) -> Dictation:
+        return Dictation(self, source=source, pressed_at=pressed_at, first_sample_at=first_sample_at)
+
     def send(
-        self,
-        recording: Recording,
-        *,
-        source: str,
-        had_speech: bool = True,
-        pressed_at: float | None = None,
-        first_sample_at: float | None = None,
-        released_at: float | None = None,
+        self, recording: Recording, *, source: str, had_speech: bool | None = None, released_at: float | None = None
     ) -> Result:
-        """Spool the recording, then transcribe it; raise TranscriptionFailed naming the saved entry."""
-        api = self.config.api
-        parts = encode_for_upload(recording, api.format, int(api.max_upload_mb * 1_000_000))
-        entry_id = None
-        if self.history is not None:
-            whole = parts[0] if len(parts) == 1 else encode(recording, api.format)
-            press_ms = (first_sample_at - pressed_at) * 1000 if first_sample_at and pressed_at else None
-            try:
-                entry_id = self.history.spool(
-                    whole, source=source, model=api.model, base_url=api.base_url, press_to_audio_ms=press_ms
-                ).id
-            except HistoryError as exc:  # a full disk must not also cost the dictation in memory
-                log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
-        return self._transcribe(parts, recording.seconds, entry_id, had_speech, released_at)
+        """Spool a whole recording, then transcribe it; raise TranscriptionFailed naming the saved entry."""
+        return self.start(source=source).finish(recording, released_at=released_at, had_speech=had_speech)
 
     def resend(self, entry_id: int) -> Result:
         """Transcribe a spooled recording again (dictate retry)."""
         assert self.history is not None
-        recording = decode(self.history.read_audio(entry_id))
-        api = self.config.api
-        parts = encode_for_upload(recording, api.format, int(api.max_upload_mb * 1_000_000))
-        return self._transcribe(parts, recording.seconds, entry_id, has_speech(recording), None)
-
-    def _transcribe(
-        self,
-        parts: list[EncodedAudio],
-        seconds: float,
-        entry_id: int | None,
-        had_speech: bool,
-        released_at: float | None,
-    ) -> Result:
-        texts: list[str] = []
-        attempts = sent = 0
-        sent_at = server = None
-        try:
-            for part in parts:
-                transcript = self.transcriber.transcribe(part, prompt_for(self.config.api.prompt, texts))
-                texts.append(speech_text(transcript))
-                attempts += transcript.attempts
-                sent += transcript.bytes_sent
-                sent_at = transcript.sent_at
-                if transcript.server_seconds is not None:
-                    server = (server or 0.0) + transcript.server_seconds
-        except TranscriptionError as exc:
-            message, saved = exc.message, ""
-            if entry_id is not None and self.history is not None:
-                self._record(lambda h: h.mark_failed(entry_id, message, attempts=max(1, attempts)))
-                saved = f"; the recording is saved: run `dictate retry {entry_id}`"
-            raise TranscriptionFailed(message + saved, entry_id) from None
-        if len(parts) > 1:
-            log.debug("sent %d parts under the %g MB upload limit", len(parts), self.config.api.max_upload_mb)
-        text = process(join(texts), had_speech=had_speech, allow_newlines=self.config.output.allow_newlines)
-        to_request = (sent_at - released_at) * 1000 if sent_at and released_at else None
-        if entry_id is not None and self.history is not None:
-            if text:
-                server_ms = server * 1000 if server is not None else None
-                self._record(
-                    lambda h: h.mark_done(
-                        entry_id,
-                        text,
-                        attempts=attempts,
-                        bytes_uploaded=sent,
-                        release_to_request_ms=to_request,
-                        server_ms=server_ms,
-                    )
-                )
-            else:
-                self._record(lambda h: h.discard(entry_id, "the server heard no words"))
-        return Result(text, entry_id, seconds, attempts, sent, sent_at, server)
+        dictation = Dictation(self, source="retry", entry_id=entry_id)
+        return dictation.finish(decode(self.history.read_audio(entry_id)))
 
     def delivered(self, result: Result, released_at: float | None = None) -> None:
         """Record that the text reached the user; the spooled audio goes unless kept."""
@@ -198,12 +135,177 @@ class Pipeline:
         entry_id = result.entry_id
         self._record(lambda h: h.mark_delivered(entry_id, release_to_delivery_ms=ms))
 
+    def discard(self, entry_id: int | None, reason: str) -> None:
+        if entry_id is not None and self.history is not None:
+            self._record(lambda h: h.discard(entry_id, reason))
+
     def _record(self, step: Callable[[History], object]) -> None:
         assert self.history is not None
         try:
             step(self.history)
         except HistoryError as exc:
             log.warning("warning: history not updated: %s", exc.message)
+
+
+class Dictation:
+    """One dictation, sent in parts as they are cut at pauses (`add`) and finished with its tail.
+
+    Parts are transcribed in order, each with the text before it as prompt. Before any upload the
+    spool holds all audio of the dictation so far, so a failure or crash at any point loses nothing:
+    after a failed part the rest is only collected, and the whole is kept for `dictate retry`.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        source: str,
+        pressed_at: float | None = None,
+        first_sample_at: float | None = None,
+        entry_id: int | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.config = pipeline.config
+        self.source = source
+        self.pressed_at = pressed_at
+        self.press_ms: float | None = None
+        if first_sample_at is not None:
+            self.first_sample(first_sample_at)
+        self.entry_id = entry_id
+        self.streamed = 0  # how many of `texts` were delivered early ([output] stream)
+        self._spooled = entry_id is not None  # a retried entry is in the spool already
+        self._audio: list[np.ndarray] = []
+        self._rate = self.config.audio.sample_rate
+        self.texts: list[str] = []
+        self.failure: str | None = None
+        self.attempts = self.bytes_sent = 0
+        self.sent_at: float | None = None
+        self.server: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return sum(len(a) for a in self._audio) / self._rate
+
+    def first_sample(self, at: float) -> None:
+        """Note when the microphone delivered its first sample (for the press -> first sample timing)."""
+        if self.press_ms is None and self.pressed_at is not None:
+            self.press_ms = (at - self.pressed_at) * 1000
+
+    def timings(self, released_at: float) -> str:
+        """One line of the timings a user feels, for -v."""
+
+        def ms(value: float | None) -> str:
+            return f"{value:.0f} ms" if value is not None else "n/a"
+
+        to_request = (self.sent_at - released_at) * 1000 if self.sent_at else None
+        server = self.server * 1000 if self.server is not None else None
+        return (
+            f"press→first sample {ms(self.press_ms)}, release→request {ms(to_request)}, server {ms(server)}, "
+            f"release→text {ms((time.monotonic() - released_at) * 1000)}; {self.seconds:.1f} s of audio, "
+            f"{self.bytes_sent} bytes, {self.attempts} request(s)"
+        )
+
+    def add(self, part: Recording) -> str | None:
+        """Spool and transcribe a finished part; return its text, or None once the dictation failed."""
+        self._keep(part)
+        if self.failure is not None:
+            return None
+        self._spool()
+        return self._send(part)
+
+    def finish(self, tail: Recording, *, released_at: float | None = None, had_speech: bool | None = None) -> Result:
+        """Send the tail and return the whole text; raise NothingToSend or TranscriptionFailed."""
+        self._keep(tail)
+        whole = Recording(np.concatenate(self._audio), self._rate)
+        if not self.texts and self.failure is None and self.source != "retry" and had_speech is None:
+            try:
+                check_sendable(whole, self.config)
+            except NothingToSend:
+                self.pipeline.discard(self.entry_id, "nothing to send")
+                raise
+        self._spool()
+        if (
+            self.failure is None
+            and len(tail.samples)
+            and (had_speech is not None or has_speech(tail) or not self.texts)
+        ):
+            self._send(tail)
+        if self.failure is not None:
+            saved = ""
+            if self.entry_id is not None and self.pipeline.history is not None:
+                entry_id, failure = self.entry_id, self.failure
+                self.pipeline._record(lambda h: h.mark_failed(entry_id, failure, attempts=max(1, self.attempts)))
+                saved = f"; the recording is saved: run `dictate retry {entry_id}`"
+            raise TranscriptionFailed(self.failure + saved, self.entry_id)
+        speech = has_speech(whole) if had_speech is None else had_speech
+        text = process(join(self.texts), had_speech=speech, allow_newlines=self.config.output.allow_newlines)
+        self._record_outcome(text, released_at)
+        return Result(text, self.entry_id, whole.seconds, self.attempts, self.bytes_sent, self.sent_at, self.server)
+
+    def cancel(self) -> None:
+        self.pipeline.discard(self.entry_id, "cancelled")
+
+    def _keep(self, part: Recording) -> None:
+        self._rate = part.rate
+        self._audio.append(part.samples)
+
+    def _spool(self) -> None:
+        """Make the spool hold everything recorded so far."""
+        history = self.pipeline.history
+        if history is None:
+            return
+        api = self.config.api
+        # The spool is WAV whatever the upload format: rewritten at every part, it must be cheap to encode.
+        audio = encode(Recording(np.concatenate(self._audio), self._rate), "wav")
+        try:
+            if not self._spooled:
+                entry = history.spool(
+                    audio, source=self.source, model=api.model, base_url=api.base_url, press_to_audio_ms=self.press_ms
+                )
+                self.entry_id, self._spooled = entry.id, True
+            elif self.source != "retry":
+                assert self.entry_id is not None
+                history.replace_audio(self.entry_id, audio)
+        except HistoryError as exc:  # a full disk must not also cost the dictation in memory
+            log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
+
+    def _send(self, part: Recording) -> str | None:
+        api = self.config.api
+        texts: list[str] = []
+        try:
+            for upload in encode_for_upload(part, api.format, int(api.max_upload_mb * 1_000_000)):
+                transcript = self.pipeline.transcriber.transcribe(upload, prompt_for(api.prompt, self.texts + texts))
+                texts.append(speech_text(transcript))
+                self.attempts += transcript.attempts
+                self.bytes_sent += transcript.bytes_sent
+                self.sent_at = transcript.sent_at
+                if transcript.server_seconds is not None:
+                    self.server = (self.server or 0.0) + transcript.server_seconds
+        except TranscriptionError as exc:
+            self.failure = exc.message
+            return None
+        self.texts.extend(texts)
+        return join(texts)
+
+    def _record_outcome(self, text: str, released_at: float | None) -> None:
+        if self.entry_id is None or self.pipeline.history is None:
+            return
+        entry_id = self.entry_id
+        if not text:
+            self.pipeline.discard(entry_id, "the server heard no words")
+            return
+        to_request = (self.sent_at - released_at) * 1000 if self.sent_at and released_at else None
+        server_ms = self.server * 1000 if self.server is not None else None
+        self.pipeline._record(
+            lambda h: h.mark_done(
+                entry_id,
+                text,
+                attempts=self.attempts,
+                bytes_uploaded=self.bytes_sent,
+                release_to_request_ms=to_request,
+                server_ms=server_ms,
+            )
+        )
 
 
 def open_history(config: Config) -> History | None:

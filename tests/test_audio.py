@@ -114,3 +114,67 @@ def test_tracker_ignores_silence_before_speech() -> None:
     tracker.feed(silence(3.0))
     assert not tracker.speech_started
     assert tracker.silence_after_speech == 0
+
+
+def speech_with_pauses() -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Tone bursts (stand-ins for words) separated by pauses; returns the audio and the pause spans."""
+    pieces, pauses, pos = [], [], 0
+    for burst, pause in [(2.0, 0.8), (3.0, 0.8), (1.0, 0.3), (1.5, 0.8), (2.0, 0.0)]:
+        pieces.append(tone(burst, freq=300 + 50 * len(pieces)))
+        pos += int(burst * RATE)
+        if pause:
+            pieces.append(silence(pause))
+            pauses.append((pos, pos + int(pause * RATE)))
+            pos += int(pause * RATE)
+    return np.concatenate(pieces), pauses
+
+
+@pytest.mark.parametrize("block", [160, 1024, 4000])
+def test_pause_splitter_cuts_only_in_pauses_and_loses_nothing(block: int) -> None:
+    from dictate.audio import PauseSplitter
+
+    audio, pauses = speech_with_pauses()
+    splitter = PauseSplitter(RATE, pause_seconds=0.6, min_part_seconds=4.0)
+    parts: list[np.ndarray] = []
+    for start in range(0, len(audio), block):
+        parts.extend(splitter.feed(audio[start : start + block]))
+    np.testing.assert_array_equal(np.concatenate([*parts, splitter.rest()]), audio)
+    cuts = np.cumsum([len(p) for p in parts])
+    assert len(cuts) == 1  # the pause after 2 s is too early, the 0.3 s one too short, the last is 1.5 s of burst
+    for cut in cuts:
+        assert any(lo < cut < hi for lo, hi in pauses), cut
+    assert len(parts[0]) / RATE >= 4.0
+
+
+def test_pause_splitter_does_not_cut_silence_only() -> None:
+    from dictate.audio import PauseSplitter
+
+    splitter = PauseSplitter(RATE, min_part_seconds=1.0)
+    assert splitter.feed(silence(10.0)) == []
+    assert len(splitter.rest()) == 10 * RATE
+
+
+def test_split_at_pauses_respects_limit_and_prefers_pauses() -> None:
+    from dictate.audio import split_at_pauses
+
+    audio, pauses = speech_with_pauses()
+    parts = split_at_pauses(Recording(audio, RATE), max_seconds=4.0)
+    assert all(p.seconds <= 4.0 for p in parts)
+    np.testing.assert_array_equal(np.concatenate([p.samples for p in parts]), audio)
+    cuts = np.cumsum([len(p.samples) for p in parts])[:-1]
+    in_pause = sum(any(lo <= c <= hi for lo, hi in pauses) for c in cuts)
+    assert in_pause >= len(cuts) - 1  # at most one cut had no pause within its window
+
+
+def test_encode_for_upload_stays_under_the_limit() -> None:
+    from dictate.audio import encode_for_upload
+
+    audio, _ = speech_with_pauses()
+    rec = Recording(audio, RATE)
+    for fmt, limit in [("wav", 100_000), ("flac", 60_000), ("ogg", 8_000)]:
+        parts = encode_for_upload(rec, fmt, limit)
+        assert len(parts) > 1, fmt
+        assert all(len(p.data) <= limit for p in parts), fmt
+        total = sum(decode(p.data).seconds for p in parts)
+        assert abs(total - rec.seconds) < 0.1 * len(parts), fmt
+    assert len(encode_for_upload(rec, "wav", 10_000_000)) == 1
