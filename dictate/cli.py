@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("id", nargs="?", metavar="ID", help="the dictation to re-send (see `dictate history`)")
     which.add_argument("--all", action="store_true", help="every recording whose text was never obtained")
 
+    command("doctor", cmd_doctor)
+
     p = command("once", cmd_once)
     p.add_argument(
         "--max-seconds", type=_positive, metavar="N", help="stop after N seconds (default: [audio] max_seconds)"
@@ -288,6 +290,21 @@ def cmd_retry(args: argparse.Namespace) -> int:
             pipeline.delivered(result)
             log.info("dictation %d recovered", entry.id)
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check microphone, display and output tools, hotkey, config, endpoint and key; say how to fix each."""
+    from dictate import doctor
+
+    try:
+        cfg, problem = load_config(args), None
+    except ConfigError as exc:
+        cfg, problem = None, exc.message
+    failed = doctor.report(doctor.run_checks(cfg, problem), lambda line: print(line, flush=True))
+    if failed:
+        log.error("%d check(s) failed", failed)
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 def cmd_once(args: argparse.Namespace) -> int:

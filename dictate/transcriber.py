@@ -188,13 +188,13 @@ class Transcriber:
                 status, ctype = response.status_code, response.headers.get("Content-Type", "")
                 resp_headers = response.headers
         except requests.RequestException as exc:
-            raise self._network_error(exc) from None
+            raise network_error(exc, self.api) from None
         if status >= 400:
             raise self._http_error(status, ctype, body, resp_headers, len(request.audio.data))
         text, segments = parse_response(ctype, body)
         server_ms = resp_headers.get("openai-processing-ms")
         return Transcript(
-            text=_redact(text, self._key),
+            text=redact(text, self._key),
             segments=segments,
             server_seconds=float(server_ms) / 1000 if server_ms and server_ms.replace(".", "", 1).isdigit() else None,
             request_seconds=elapsed,
@@ -210,7 +210,7 @@ class Transcriber:
 
     def _http_error(self, status: int, ctype: str, body: bytes, headers: Any, size: int) -> TranscriptionError:
         detail, code = parse_error(ctype, body)
-        detail = _redact(detail, self._key)
+        detail = redact(detail, self._key)
         host = self._host()
         said = f": {detail}" if detail else ""
         retry_after = parse_retry_after(headers)
@@ -265,39 +265,40 @@ class Transcriber:
             )
         return TranscriptionError(f"HTTP {status} from {host}{said}", kind="http", status=status)
 
-    def _network_error(self, exc: requests.RequestException) -> TranscriptionError:
-        host = self._host()
-        text = repr(exc)
-        if isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout):
-            return TranscriptionError(
-                f"no answer from {host} within {self.api.timeout:g} s; the server may be overloaded, "
-                "or raise [api] timeout",
-                kind="timeout",
-                retryable=True,
-            )
-        if isinstance(exc, requests.ConnectTimeout):
-            return TranscriptionError(
-                f"cannot connect to {host}: timed out; check the network and [api] base_url",
-                kind="connect",
-                retryable=True,
-            )
-        if "NameResolution" in text or "Name or service not known" in text or "name resolution" in text:
-            return TranscriptionError(
-                f"cannot resolve {urlsplit(self.api.base_url).hostname}: check [api] base_url and the network",
-                kind="dns",
-                retryable=True,
-            )
-        if "Connection refused" in text or "ConnectionRefused" in text:
-            return TranscriptionError(
-                f"connection refused by {host}: is the server running? check [api] base_url",
-                kind="refused",
-                retryable=True,
-            )
-        if isinstance(exc, requests.exceptions.SSLError):
-            return TranscriptionError(f"TLS failed with {host}: {_short(exc)}", kind="tls")
-        if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-            return TranscriptionError(f"invalid [api] base_url {self.api.base_url!r}", kind="config")
-        return TranscriptionError(f"connection to {host} failed: {_short(exc)}", kind="connection", retryable=True)
+
+def network_error(exc: requests.RequestException, api: ApiConfig) -> TranscriptionError:
+    """A readable, classified error for a request that got no HTTP answer."""
+    host = urlsplit(api.base_url).netloc or api.base_url
+    text = repr(exc)
+    if isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout):
+        return TranscriptionError(
+            f"no answer from {host} within {api.timeout:g} s; the server may be overloaded, or raise [api] timeout",
+            kind="timeout",
+            retryable=True,
+        )
+    if isinstance(exc, requests.ConnectTimeout):
+        return TranscriptionError(
+            f"cannot connect to {host}: timed out; check the network and [api] base_url",
+            kind="connect",
+            retryable=True,
+        )
+    if "NameResolution" in text or "Name or service not known" in text or "name resolution" in text:
+        return TranscriptionError(
+            f"cannot resolve {urlsplit(api.base_url).hostname}: check [api] base_url and the network",
+            kind="dns",
+            retryable=True,
+        )
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        return TranscriptionError(
+            f"connection refused by {host}: is the server running? check [api] base_url",
+            kind="refused",
+            retryable=True,
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TranscriptionError(f"TLS failed with {host}: {_short(exc)}", kind="tls")
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return TranscriptionError(f"invalid [api] base_url {api.base_url!r}", kind="config")
+    return TranscriptionError(f"connection to {host} failed: {_short(exc)}", kind="connection", retryable=True)
 
 
 def _read_capped(response: requests.Response) -> bytes:
@@ -320,7 +321,7 @@ def _short(exc: BaseException) -> str:
     return sanitize(inner.group(2) if inner else text)[:200] or type(exc).__name__
 
 
-def _redact(text: str, key: str | None) -> str:
+def redact(text: str, key: str | None) -> str:
     """Never let a key, even echoed back by a server, reach the user's screen or logs."""
     if key:
         text = text.replace(key, "***")

@@ -86,8 +86,10 @@ class TranscriptionServer:
         key: str | None = None,
         delay_per_second: float = 0.0,
         port: int = 0,
+        models: tuple[str, ...] = ("whisper-1",),
     ) -> None:
         self.text = text
+        self.models = models
         self.recognize = recognize
         self.key = key  # when set, requests without "Bearer <key>" get OpenAI's 401
         self.delay_per_second = delay_per_second
@@ -147,9 +149,14 @@ class TranscriptionServer:
     def handle(self, received: Received) -> Reply:
         with self._lock:
             self.received.append(received)
+        authorized = self.key is None or received.headers.get("authorization") == f"Bearer {self.key}"
+        if received.method == "GET" and received.path.endswith("/models"):
+            if not authorized:
+                return Reply.openai_error(401, "Incorrect API key provided.", "invalid_api_key")
+            return Reply(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]})
         if received.method != "POST" or not received.path.endswith("/audio/transcriptions"):
             return Reply(404, {"error": {"message": f"Invalid URL ({received.method} {received.path})"}})
-        if self.key is not None and received.headers.get("authorization") != f"Bearer {self.key}":
+        if not authorized:
             return Reply.openai_error(
                 401,
                 "Incorrect API key provided. You can find your API key at "

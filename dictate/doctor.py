@@ -1,0 +1,225 @@
+"""`dictate doctor`: check every piece a dictation needs and say how to fix what is broken."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from dictate import DictateError
+from dictate.config import Config
+
+TOOLS = ("xdotool", "xclip", "xsel", "wtype", "ydotool", "wl-copy", "tmux", "notify-send")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+
+
+def run_checks(config: Config | None, config_error: str | None) -> Iterator[Check]:
+    """Every check, in the order a dictation meets them; later checks still run after a failure."""
+    if config is None:
+        yield Check(
+            "config",
+            False,
+            config_error or "cannot be read",
+            "fix the line named above, or run `dictate config init --force` for a fresh file",
+        )
+        from dictate.config import Config as Defaults
+
+        config = Defaults()
+    else:
+        yield _config(config)
+    for check in (_microphone, _display, _output, _hotkey, _endpoint):
+        try:
+            yield check(config)
+        except DictateError as exc:
+            yield Check(check.__name__.strip("_"), False, exc.message)
+
+
+def _config(config: Config) -> Check:
+    from dictate import config as cfg
+
+    where = str(config.path) if config.path else "no file, defaults in use"
+    warning = cfg.insecure_permissions_warning(config)
+    if warning:
+        return Check("config", False, warning, f"chmod 600 {config.path}")
+    try:
+        cfg.check_endpoint(config)
+    except DictateError as exc:
+        return Check("config", False, exc.message, "use https, or set [api] allow_insecure = true")
+    return Check("config", True, where)
+
+
+def _microphone(config: Config) -> Check:
+    from dictate.audio import frame_levels, peak_dbfs
+    from dictate.recorder import Recorder, input_devices
+
+    devices = input_devices()
+    if not devices:
+        return Check(
+            "microphone",
+            False,
+            "no input device found",
+            "connect a microphone; check that PulseAudio or PipeWire runs (`pactl info`)",
+        )
+    with Recorder(config.audio.device, config.audio.sample_rate) as recorder:
+        stop = threading.Event()
+        threading.Timer(1.0, stop.set).start()
+        while not stop.is_set():
+            recorder.read(timeout=0.05)
+        recording = recorder.take()
+    name = (
+        next((d.name for d in devices if d.is_default), "default") if not config.audio.device else config.audio.device
+    )
+    if recording.seconds < 0.5:
+        return Check(
+            "microphone",
+            False,
+            f"{name}: only {recording.seconds:.2f} s arrived in 1 s",
+            "the device delivers no audio; try another [audio] device (see `dictate devices`)",
+        )
+    levels = frame_levels(recording.samples, recording.rate)
+    rms = float(levels.mean()) if len(levels) else float("-inf")
+    peak = peak_dbfs(recording.samples)
+    detail = f"{name}: 1 s recorded, level {rms:.0f} dBFS average, {peak:.0f} dBFS peak"
+    if peak < -70:
+        return Check(
+            "microphone",
+            False,
+            detail + " (silence)",
+            "the microphone is muted or not the one you speak into: unmute it (pavucontrol) or set [audio] device",
+        )
+    return Check("microphone", True, detail)
+
+
+def session_type(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
+    if environ.get("WAYLAND_DISPLAY") or environ.get("XDG_SESSION_TYPE") == "wayland":
+        return "wayland"
+    if environ.get("DISPLAY"):
+        return "x11"
+    return "none"
+
+
+def _display(config: Config) -> Check:
+    kind = session_type()
+    found = [t for t in TOOLS if shutil.which(t)]
+    detail = f"{kind} session; tools found: {', '.join(found) or 'none'}"
+    if kind == "none":
+        return Check(
+            "display",
+            False,
+            detail,
+            "no DISPLAY or WAYLAND_DISPLAY: run dictate inside your desktop "
+            "session, or use `dictate once` in a terminal",
+        )
+    return Check("display", True, detail)
+
+
+def _output(config: Config) -> Check:
+    from dictate.output import choose_output
+
+    output, why = choose_output(config.output)
+    return Check("output", True, f"{output.name}: {why}")
+
+
+def _hotkey(config: Config) -> Check:
+    from dictate.hotkey import HotkeyListener, HotkeyState, parse_hotkey
+
+    listener = HotkeyListener(HotkeyState(parse_hotkey(config.hotkey.keys)), lambda _event: None)
+    try:
+        listener.start()
+    except DictateError as exc:
+        return Check(
+            "hotkey",
+            False,
+            exc.message.split(";")[0],
+            "on Wayland run `dictate run --no-hotkey` and bind a key to `dictate ctl toggle`",
+        )
+    listener.stop()
+    where = "X11 (XRecord)" if session_type() == "x11" else "the platform's"
+    detail = f"{config.hotkey.keys} ({config.hotkey.mode}) through pynput's {where} listener"
+    if session_type() == "wayland":
+        return Check(
+            "hotkey",
+            False,
+            detail + "; on Wayland it only sees keys typed into X11 windows",
+            "run `dictate run --no-hotkey` and bind a compositor key to `dictate ctl toggle`",
+        )
+    return Check("hotkey", True, detail)
+
+
+def _endpoint(config: Config) -> Check:
+    import requests
+
+    from dictate import config as cfg
+    from dictate.transcriber import network_error, parse_error, redact
+
+    key, source = cfg.api_key(config)
+    url = config.api.base_url.rstrip("/") + "/models"
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = requests.get(url, headers=headers, timeout=10)
+    except requests.RequestException as exc:
+        error = network_error(exc, config.api)
+        return Check("endpoint", False, error.message, "start the server, or correct [api] base_url")
+    keyinfo = f"key from {source}" if key else "no key"
+    if response.status_code in (401, 403):
+        message, _ = parse_error(response.headers.get("Content-Type", ""), response.content[:4096])
+        hint = "set DICTATE_API_KEY or " + (config.api.api_key_env or "OPENAI_API_KEY") + " to a valid key"
+        return Check(
+            "endpoint",
+            False,
+            f"{config.api.base_url} refused the key ({keyinfo}): HTTP "
+            f"{response.status_code} {redact(message, key)}".rstrip(),
+            hint,
+        )
+    if response.status_code == 200:
+        models = _model_ids(response)
+        if models and config.api.model not in models:
+            sample = ", ".join(sorted(m for m in models if "whisper" in m or "transcri" in m)[:8]) or ", ".join(
+                sorted(models)[:8]
+            )
+            return Check(
+                "endpoint",
+                False,
+                f"{config.api.base_url} answers ({keyinfo}) but does not offer model {config.api.model!r}",
+                f"set [api] model to one it offers: {sample}",
+            )
+        return Check("endpoint", True, f"{config.api.base_url} answers and accepts the request ({keyinfo})")
+    return Check(
+        "endpoint",
+        True,
+        f"{config.api.base_url} answers (HTTP {response.status_code} for /models, "
+        f"so the key could not be verified; {keyinfo})",
+    )
+
+
+def _model_ids(response: object) -> set[str]:
+    try:
+        data = response.json()  # type: ignore[attr-defined]
+    except ValueError:
+        return set()
+    items = data.get("data") if isinstance(data, dict) else None
+    return (
+        {str(m.get("id")) for m in items if isinstance(m, dict) and m.get("id")} if isinstance(items, list) else set()
+    )
+
+
+def report(checks: Iterator[Check], write: Callable[[str], None]) -> int:
+    """Write one line per check (and a fix hint under each failure); return how many failed."""
+    failed = 0
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        write(f"{mark} {check.name:<10} {check.detail}")
+        if not check.ok:
+            failed += 1
+            if check.hint:
+                write(f"     {'':<10} fix: {check.hint}")
+    return failed
