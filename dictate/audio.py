@@ -199,8 +199,17 @@ class PauseSplitter:
     `min_part_seconds` long and holds speech, so no cut falls inside a word.
     """
 
-    def __init__(self, rate: int, *, pause_seconds: float = 0.6, min_part_seconds: float = 4.0) -> None:
+    def __init__(
+        self,
+        rate: int,
+        *,
+        pause_seconds: float = 0.6,
+        min_part_seconds: float = 4.0,
+        max_lead_seconds: float | None = None,
+    ) -> None:
         self.rate = rate
+        # Silence before the first word of a part beyond this is dropped (hands-free listening).
+        self._max_lead = int(max_lead_seconds * rate) if max_lead_seconds is not None else None
         self._gate = FrameGate(rate)
         self._pause_frames = max(1, round(pause_seconds / FRAME_SECONDS))
         self._min_samples = int(min_part_seconds * rate)
@@ -209,9 +218,14 @@ class PauseSplitter:
         self._classified = 0  # samples of the current part already classified
         self._speech_frames = 0
         self._quiet_run = 0
+        self.position = 0  # where the current part starts, in samples since the stream began
 
     def feed(self, block: np.ndarray) -> list[np.ndarray]:
         """Add a block; return the parts this block completed, oldest first."""
+        return [part for _start, part in self.feed_timed(block)]
+
+    def feed_timed(self, block: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """Like feed, with where each part starts (in samples since the stream began)."""
         self._audio.append(block.reshape(-1))
         self._samples += block.size
         parts = []
@@ -222,10 +236,13 @@ class PauseSplitter:
                 self._quiet_run = 0
                 continue
             self._quiet_run += 1
+            if self._max_lead is not None and not self._speech_frames and self._classified > self._max_lead:
+                self._drop(self._classified - self._max_lead)
+                continue
             long_enough = self._classified - self._quiet_run * self._gate.frame // 2 >= self._min_samples
             if self._quiet_run >= self._pause_frames and self._speech_frames and long_enough:
                 cut = self._classified - self._quiet_run * self._gate.frame // 2
-                parts.append(self._cut(cut))
+                parts.append((self.position, self._cut(cut)))
         return parts
 
     def _cut(self, at: int) -> np.ndarray:
@@ -233,10 +250,19 @@ class PauseSplitter:
         part, rest = audio[:at], audio[at:]
         self._audio = [rest]
         self._samples = len(rest)
+        self.position += at
         self._classified -= at
         self._speech_frames = 0
         self._quiet_run = self._classified // self._gate.frame
         return part
+
+    def _drop(self, count: int) -> None:
+        audio = np.concatenate(self._audio)
+        self._audio = [audio[count:]]
+        self._samples -= count
+        self._classified -= count
+        self.position += count
+        self._quiet_run = min(self._quiet_run, self._classified // self._gate.frame)
 
     def rest(self) -> np.ndarray:
         """Everything after the last cut."""

@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from dictate import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, DictateError, __version__
@@ -71,9 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ctl", cmd_ctl)
     p.add_argument(
         "action",
-        choices=("start", "stop", "toggle", "cancel", "status"),
-        help="start, stop or toggle a recording, cancel it, or show the daemon's state",
+        choices=("start", "stop", "toggle", "cancel", "status", "pause", "resume"),
+        help="start, stop or toggle a recording, cancel it, or show the daemon's state; "
+        "pause and resume `dictate notes`",
     )
+    p.add_argument("--notes", action="store_true", help="send start/stop/toggle/status to `dictate notes`")
+
+    p = command("notes", cmd_notes)
+    p.add_argument(
+        "file", nargs="?", metavar="FILE", help="notes file (default: a dated Markdown file in the data folder)"
+    )
+    p.add_argument(
+        "--output",
+        choices=("file", "type", "paste", "stdout"),
+        default="file",
+        help="where each utterance goes (default: appended to FILE)",
+    )
+    p.add_argument("--no-hotkey", action="store_true", help="no key listener; pause with `dictate ctl pause`")
 
     p = command("retry", cmd_retry)
     which = p.add_mutually_exclusive_group(required=True)
@@ -243,7 +258,8 @@ def cmd_ctl(args: argparse.Namespace) -> int:
     """Control the running daemon: start, stop, toggle or cancel a recording, or show its status."""
     from dictate import control
 
-    reply = control.send(args.action)
+    notes = args.notes or args.action in control.NOTES_COMMANDS
+    reply = control.send(args.action, control.socket_path(notes=notes))
     if not reply.get("ok"):
         raise DictateError(f"the daemon refused {args.action}: {reply.get('error', 'no reason given')}")
     if args.action == "status":
@@ -304,6 +320,54 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if failed:
         log.error("%d check(s) failed", failed)
         return EXIT_FAILURE
+    return EXIT_OK
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    """Take notes hands-free: each spoken utterance is transcribed and appended to FILE with its time."""
+    import dataclasses
+
+    from dictate import control, hotkey, notes
+    from dictate.session import Pipeline, open_history
+
+    cfg = load_config(args)
+    if args.output != "file" and args.file:
+        raise ConfigError(f"FILE is only used with --output file, not --output {args.output}")
+    pipeline = Pipeline(cfg, make_transcriber(cfg), open_history(cfg))
+    sink: notes.Sink
+    if args.output == "file":
+        path = Path(args.file) if args.file else notes.default_notes_file()
+        sink = notes.NotesFile(path)
+        where = str(path)
+    elif args.output == "stdout":
+        sink, where = notes.LineSink(lambda text: print(text, flush=True)), "stdout"
+    else:
+        from dictate.output import choose_output
+
+        output, why = choose_output(dataclasses.replace(cfg.output, method=args.output))
+        sink, where = notes.LineSink(lambda text: output.deliver(text + " ")), f"the cursor ({output.name}: {why})"
+    taker = notes.NoteTaker(cfg, pipeline, sink)
+    server = control.ControlServer(control.socket_path(notes=True), taker.command)
+    server.start()
+    listener = None
+    how = "`dictate ctl pause`"
+    if not args.no_hotkey:
+        keys = hotkey.parse_hotkey(cfg.hotkey.keys)
+        listener = hotkey.HotkeyListener(hotkey.HotkeyState(keys, "toggle"), taker.post)
+        try:
+            listener.start()
+            how = f"{keys} or `dictate ctl pause`"
+        except DictateError as exc:
+            listener = None
+            log.info("no hotkey (%s)", exc.message.split(";")[0])
+    try:
+        log.info("listening: utterances go to %s; pause with %s; Ctrl-C finishes and exits", where, how)
+        taker.run()
+    finally:
+        if listener is not None:
+            listener.stop()
+        server.close()
+    log.info("%d note(s) written", taker.written)
     return EXIT_OK
 
 

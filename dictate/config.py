@@ -169,6 +169,11 @@ class HistoryConfig:
 
 
 @dataclass(frozen=True)
+class NotesConfig:
+    pause_seconds: float = _opt(1.0, "`dictate notes`: a pause this long ends an utterance", minimum=0.2, maximum=10)
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
@@ -176,6 +181,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    notes: NotesConfig = field(default_factory=NotesConfig)
     path: Path | None = None  # the file this came from; None when defaults were used
 
 
@@ -186,6 +192,7 @@ SECTIONS: dict[str, type] = {
     "output": OutputConfig,
     "feedback": FeedbackConfig,
     "history": HistoryConfig,
+    "notes": NotesConfig,
 }
 
 

@@ -22,8 +22,12 @@ COMMANDS = ("start", "stop", "toggle", "cancel", "status", "pause", "resume")
 MAX_LINE = 1024
 
 
-def socket_path(environ: Mapping[str, str] = os.environ) -> Path:
-    return runtime_dir(environ) / "dictate.sock"
+NOTES_COMMANDS = ("pause", "resume")
+
+
+def socket_path(environ: Mapping[str, str] = os.environ, *, notes: bool = False) -> Path:
+    """The daemon's socket, or that of `dictate notes`, which can run beside it."""
+    return runtime_dir(environ) / ("dictate-notes.sock" if notes else "dictate.sock")
 
 
 class ControlServer:
@@ -115,9 +119,11 @@ def send(command: str, path: Path | None = None, timeout: float = 5) -> dict[str
         try:
             sock.connect(str(path))
         except (FileNotFoundError, ConnectionRefusedError):
+            if path.name == "dictate-notes.sock":
+                raise DictateError(f"`dictate notes` is not running (nothing listens on {path})") from None
             raise DictateError(
-                f"no dictate daemon is running (no control socket at {path}); start one with "
-                "`dictate run` (or `dictate run --no-hotkey`)"
+                f"no dictate daemon is running (nothing listens on {path}); start one with `dictate run` "
+                "(or `dictate run --no-hotkey`)"
             ) from None
         except OSError as exc:
             raise DictateError(f"cannot reach the daemon at {path}: {exc.strerror}") from None
