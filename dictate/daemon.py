@@ -63,6 +63,7 @@ class Work:
     tail: Recording | None = None
     released_at: float = 0.0
     cancelled: bool = False
+    stream: bool = False  # a part finished: type what is ready ([output] stream)
     deliver: bool = True  # False while the daemon is stopping: print instead of typing
 
 
@@ -244,13 +245,25 @@ class Daemon:
         if work.cancelled:
             dictation.cancel()
         elif work.part is not None:
-            text = dictation.add(work.part)
-            log.debug("part of %.1f s transcribed while recording", work.part.seconds)
-            if text and self.config.output.stream and work.deliver and not self._quitting:
-                self._deliver(process(text, allow_newlines=self.config.output.allow_newlines))
-                dictation.streamed = len(dictation.texts)
+            upload = dictation.add(work.part)
+            log.debug("part of %.1f s sent while recording", work.part.seconds)
+            if upload is not None and self.config.output.stream:
+                upload.add_done_callback(lambda _done: self._work.put(Work(dictation, stream=True)))
+        elif work.stream:
+            self._stream(dictation)
         elif work.tail is not None:
             self._finish(work)
+
+    def _stream(self, dictation: Dictation) -> None:
+        """Type the parts transcribed so far that were not typed yet, in order."""
+        if dictation.finished or self._quitting:
+            return  # finish() delivers whatever is left
+        ready = dictation.ready_texts()
+        for text in ready[dictation.streamed :]:
+            clean = process(text, allow_newlines=self.config.output.allow_newlines)
+            if clean:
+                self._deliver(clean)
+        dictation.streamed = max(dictation.streamed, len(ready))
 
     def _finish(self, work: Work) -> None:
         dictation = work.dictation
@@ -276,9 +289,8 @@ class Daemon:
             return
         text = result.text
         if dictation.streamed:  # the parts typed already; only what came after them is left
-            text = process(
-                join(dictation.texts[dictation.streamed :]), allow_newlines=self.config.output.allow_newlines
-            )
+            rest = join(dictation.part_texts()[dictation.streamed :])
+            text = process(rest, allow_newlines=self.config.output.allow_newlines)
         if text:
             try:
                 self._deliver(text)

@@ -6,8 +6,10 @@ Collaborators (transcriber, history) are passed in, so tests and other front end
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,9 +152,11 @@ class Pipeline:
 class Dictation:
     """One dictation, sent in parts as they are cut at pauses (`add`) and finished with its tail.
 
-    Parts are transcribed in order, each with the text before it as prompt. Before any upload the
-    spool holds all audio of the dictation so far, so a failure or crash at any point loses nothing:
-    after a failed part the rest is only collected, and the whole is kept for `dictate retry`.
+    Each part is uploaded as soon as it is cut, with the text of the parts already transcribed as
+    its prompt; the tail may go up while the last part is still in flight, so release never waits
+    for more than the slower of the two. Texts are joined in order whatever order answers come in.
+    Before any upload the spool holds all audio of the dictation so far, so a failure or a crash at
+    any point loses nothing: the whole is kept for `dictate retry`.
     """
 
     def __init__(
@@ -172,11 +176,14 @@ class Dictation:
         if first_sample_at is not None:
             self.first_sample(first_sample_at)
         self.entry_id = entry_id
-        self.streamed = 0  # how many of `texts` were delivered early ([output] stream)
+        self.streamed = 0  # how many parts were delivered early ([output] stream)
+        self.finished = False  # finish() ran: nothing more may be streamed
         self._spooled = entry_id is not None  # a retried entry is in the spool already
         self._audio: list[np.ndarray] = []
         self._rate = self.config.audio.sample_rate
-        self.texts: list[str] = []
+        self._uploads: list[Future[list[str] | None]] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
         self.failure: str | None = None
         self.attempts = self.bytes_sent = 0
         self.sent_at: float | None = None
@@ -201,23 +208,32 @@ class Dictation:
         server = self.server * 1000 if self.server is not None else None
         return (
             f"press→first sample {ms(self.press_ms)}, release→request {ms(to_request)}, server {ms(server)}, "
-            f"release→text {ms((time.monotonic() - released_at) * 1000)}; {self.seconds:.1f} s of audio, "
-            f"{self.bytes_sent} bytes, {self.attempts} request(s)"
+            f"release→text {ms((time.monotonic() - released_at) * 1000)}; {self.seconds:.1f} s of audio in "
+            f"{len(self._uploads)} part(s), {self.bytes_sent} bytes, {self.attempts} request(s)"
         )
 
-    def add(self, part: Recording) -> str | None:
-        """Spool and transcribe a finished part; return its text, or None once the dictation failed."""
+    def add(self, part: Recording) -> Future[list[str] | None] | None:
+        """Spool a finished part and start its upload; None once the dictation failed."""
         self._keep(part)
         if self.failure is not None:
             return None
         self._spool()
-        return self._send(part)
+        return self._submit(part)
+
+    def ready_texts(self) -> list[str]:
+        """Texts of the parts transcribed so far, in order, up to the first one still in flight."""
+        texts = []
+        for upload in list(self._uploads):
+            if not upload.done() or upload.result() is None:
+                break
+            texts.append(join(upload.result() or []))
+        return texts
 
     def finish(self, tail: Recording, *, released_at: float | None = None, had_speech: bool | None = None) -> Result:
         """Send the tail and return the whole text; raise NothingToSend or TranscriptionFailed."""
         self._keep(tail)
         whole = Recording(np.concatenate(self._audio), self._rate)
-        if not self.texts and self.failure is None and self.source != "retry" and had_speech is None:
+        if not self._uploads and self.source != "retry" and had_speech is None:
             try:
                 check_sendable(whole, self.config)
             except NothingToSend:
@@ -227,9 +243,15 @@ class Dictation:
         if (
             self.failure is None
             and len(tail.samples)
-            and (had_speech is not None or has_speech(tail) or not self.texts)
+            and (had_speech is not None or has_speech(tail) or not self._uploads)
         ):
-            self._send(tail)
+            self._submit(tail)
+        texts: list[str] = []
+        for upload in self._uploads:
+            texts.extend(upload.result() or [])
+        self.finished = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
         if self.failure is not None:
             saved = ""
             if self.entry_id is not None and self.pipeline.history is not None:
@@ -238,9 +260,13 @@ class Dictation:
                 saved = f"; the recording is saved: run `dictate retry {entry_id}`"
             raise TranscriptionFailed(self.failure + saved, self.entry_id)
         speech = has_speech(whole) if had_speech is None else had_speech
-        text = process(join(self.texts), had_speech=speech, allow_newlines=self.config.output.allow_newlines)
+        text = process(join(texts), had_speech=speech, allow_newlines=self.config.output.allow_newlines)
         self._record_outcome(text, released_at)
         return Result(text, self.entry_id, whole.seconds, self.attempts, self.bytes_sent, self.sent_at, self.server)
+
+    def part_texts(self) -> list[str]:
+        """After finish: the text of each part, in order (to deliver what was not streamed)."""
+        return [join(upload.result() or []) for upload in self._uploads]
 
     def cancel(self) -> None:
         self.pipeline.discard(self.entry_id, "cancelled")
@@ -248,6 +274,13 @@ class Dictation:
     def _keep(self, part: Recording) -> None:
         self._rate = part.rate
         self._audio.append(part.samples)
+
+    def _submit(self, part: Recording) -> Future[list[str] | None]:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dictate-upload")
+        upload = self._executor.submit(self._send, part, self.ready_texts())
+        self._uploads.append(upload)
+        return upload
 
     def _spool(self) -> None:
         """Make the spool hold everything recorded so far."""
@@ -269,23 +302,25 @@ class Dictation:
         except HistoryError as exc:  # a full disk must not also cost the dictation in memory
             log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
 
-    def _send(self, part: Recording) -> str | None:
+    def _send(self, part: Recording, context: list[str]) -> list[str] | None:
+        """Upload one part (in pieces under the upload limit) after the text in `context`; None when it failed."""
         api = self.config.api
         texts: list[str] = []
         try:
             for upload in encode_for_upload(part, api.format, int(api.max_upload_mb * 1_000_000)):
-                transcript = self.pipeline.transcriber.transcribe(upload, prompt_for(api.prompt, self.texts + texts))
+                transcript = self.pipeline.transcriber.transcribe(upload, prompt_for(api.prompt, context + texts))
                 texts.append(speech_text(transcript))
-                self.attempts += transcript.attempts
-                self.bytes_sent += transcript.bytes_sent
-                self.sent_at = transcript.sent_at
-                if transcript.server_seconds is not None:
-                    self.server = (self.server or 0.0) + transcript.server_seconds
+                with self._lock:
+                    self.attempts += transcript.attempts
+                    self.bytes_sent += transcript.bytes_sent
+                    self.sent_at = max(self.sent_at or 0.0, transcript.sent_at or 0.0) or None
+                    if transcript.server_seconds is not None:
+                        self.server = (self.server or 0.0) + transcript.server_seconds
         except TranscriptionError as exc:
-            self.failure = exc.message
+            with self._lock:
+                self.failure = self.failure or exc.message
             return None
-        self.texts.extend(texts)
-        return join(texts)
+        return texts
 
     def _record_outcome(self, text: str, released_at: float | None) -> None:
         if self.entry_id is None or self.pipeline.history is None:
