@@ -121,8 +121,13 @@ def frame_levels(samples: np.ndarray, rate: int, frame_seconds: float = FRAME_SE
     return 20 * np.log10(np.maximum(rms, 1e-9))
 
 
+# A noise floor above this is taken to be speech itself (a recording with no quiet moment at all),
+# so a loud frame still counts: losing words is worse than sending a quiet stretch.
+NOISE_FLOOR_CAP_DBFS = -55.0
+
+
 def speech_threshold(noise_floor_db: float) -> float:
-    return max(SPEECH_MIN_DBFS, noise_floor_db + SPEECH_OVER_FLOOR_DB)
+    return max(SPEECH_MIN_DBFS, min(noise_floor_db, NOISE_FLOOR_CAP_DBFS) + SPEECH_OVER_FLOOR_DB)
 
 
 def speech_seconds(recording: Recording) -> float:

@@ -178,3 +178,9 @@ def test_encode_for_upload_stays_under_the_limit() -> None:
         total = sum(decode(p.data).seconds for p in parts)
         assert abs(total - rec.seconds) < 0.1 * len(parts), fmt
     assert len(encode_for_upload(rec, "wav", 10_000_000)) == 1
+
+
+def test_speech_without_any_quiet_moment_still_counts() -> None:
+    assert has_speech(Recording(tone(0.5), RATE))  # a tightly trimmed clip: no quiet frame to learn a floor from
+    hiss = (np.random.default_rng(2).normal(0, 150, 2 * RATE)).astype(np.int16)  # about -47 dBFS, no speech
+    assert not has_speech(Recording(hiss, RATE))

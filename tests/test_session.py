@@ -1,0 +1,100 @@
+"""One dictation through the pipeline against the local server: parts, order, prompts, spool, failures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dictate.audio import Recording, decode
+from dictate.config import from_dict
+from dictate.history import History
+from dictate.session import NothingToSend, Pipeline, TranscriptionFailed, prompt_for
+from dictate.transcriber import NO_RETRY, Transcriber
+from tests.rig.server import Reply, TranscriptionServer
+
+RATE = 16000
+
+
+def speech(seconds: float, freq: float = 300) -> Recording:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return Recording((np.sin(2 * np.pi * freq * t) * 9000).astype(np.int16), RATE)
+
+
+def pipeline(server: TranscriptionServer, tmp_path: Path, **api: object) -> Pipeline:
+    cfg = from_dict({"api": {"base_url": server.base_url, **api}})
+    return Pipeline(cfg, Transcriber(cfg.api, None, retry=NO_RETRY), History.open(folder=tmp_path / "data"))
+
+
+def test_parts_join_in_order_even_when_answers_arrive_out_of_order(server: TranscriptionServer, tmp_path: Path) -> None:
+    p = pipeline(server, tmp_path)
+    server.queue(Reply(body={"text": "One, slow."}, delay=1.0), Reply(body={"text": "two, fast."}))
+    dictation = p.start(source="run")
+    dictation.add(speech(4.0))
+    time.sleep(0.1)  # the first upload is in flight when the tail goes up
+    result = dictation.finish(speech(1.0, 500))
+    assert result.text == "One, slow. two, fast."
+    assert len(server.uploads) == 2
+    assert server.uploads[1].at - server.uploads[0].at < 0.9  # the tail did not wait for the slow part
+    entry = p.history.get(result.entry_id)  # type: ignore[union-attr, arg-type]
+    assert entry.status == "done" and entry.text == "One, slow. two, fast."
+    assert decode(p.history.read_audio(entry.id)).seconds == pytest.approx(5.0, abs=0.01)  # type: ignore[union-attr]
+
+
+def test_a_later_part_is_prompted_with_the_text_before_it(server: TranscriptionServer, tmp_path: Path) -> None:
+    p = pipeline(server, tmp_path, prompt="Glossary: Zoë.")
+    server.queue(Reply(body={"text": "First sentence."}), Reply(body={"text": "Second."}))
+    dictation = p.start(source="run")
+    upload = dictation.add(speech(4.0))
+    assert upload is not None
+    upload.result()
+    dictation.finish(speech(1.0))
+    assert "prompt" not in server.uploads[0].fields or server.uploads[0].fields["prompt"] == "Glossary: Zoë."
+    assert server.uploads[1].fields["prompt"] == "Glossary: Zoë. First sentence."
+
+
+def test_prompt_keeps_the_end_of_long_context() -> None:
+    words = [f"word{i}" for i in range(400)]
+    prompt = prompt_for("Names: Ada.", [" ".join(words)])
+    assert prompt is not None and prompt.startswith("Names: Ada. word") and prompt.endswith("word399")
+    assert len(prompt) <= 800
+    assert prompt_for("", []) is None
+
+
+def test_a_failed_part_keeps_the_whole_recording_for_retry(server: TranscriptionServer, tmp_path: Path) -> None:
+    p = pipeline(server, tmp_path)
+    server.queue(Reply(503, {"error": "overloaded"}))
+    dictation = p.start(source="run")
+    dictation.add(speech(4.0))
+    with pytest.raises(TranscriptionFailed, match=r"HTTP 503.*dictate retry 1"):
+        dictation.finish(speech(2.0))
+    entry = p.history.get(1)  # type: ignore[union-attr]
+    assert entry.status == "failed"
+    assert decode(p.history.read_audio(1)).seconds == pytest.approx(6.0, abs=0.01)  # type: ignore[union-attr]
+    assert p.resend(1).text == "Hello from the test server."
+
+
+def test_silence_is_not_sent(server: TranscriptionServer, tmp_path: Path) -> None:
+    p = pipeline(server, tmp_path)
+    dictation = p.start(source="run")
+    with pytest.raises(NothingToSend, match="no speech"):
+        dictation.finish(Recording(np.zeros(2 * RATE, dtype=np.int16), RATE))
+    assert server.uploads == []
+    with pytest.raises(NothingToSend, match="too short"):
+        p.start(source="run").finish(speech(0.1))
+
+
+def test_split_under_a_small_upload_limit(server: TranscriptionServer, tmp_path: Path) -> None:
+    p = pipeline(server, tmp_path, max_upload_mb=0.1)
+    pieces = [speech(2.0, 300), Recording(np.zeros(RATE // 2, dtype=np.int16), RATE)] * 3
+    recording = Recording(np.concatenate([r.samples for r in pieces]), RATE)
+    server.queue(
+        Reply(body={"text": "a"}), Reply(body={"text": "b"}), Reply(body={"text": "c"}), Reply(body={"text": "d"})
+    )
+    result = p.send(recording, source="once")
+    assert len(server.uploads) >= 2
+    assert all(len(u.file_bytes) <= 100_000 for u in server.uploads)
+    assert result.text == " ".join("abcd"[: len(server.uploads)])
+    assert sum(u.seconds or 0 for u in server.uploads) == pytest.approx(recording.seconds, abs=0.01)
