@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
         "init: write a commented file; check: validate it",
     )
     p.add_argument("--force", action="store_true", help="with init: overwrite an existing file")
+
+    p = command("shell-init", cmd_shell_init)
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell whose startup file will load the snippet")
+    p.add_argument(
+        "--key",
+        metavar="KEYSEQ",
+        help=r"key sequence in the shell's notation (default: Ctrl-X Ctrl-V: bash \C-x\C-v, zsh ^X^V, fish \cx\cv)",
+    )
     return parser
 
 
@@ -257,6 +265,15 @@ def cmd_config(args: argparse.Namespace) -> int:
         log.warning("warning: %s", warning)
     where = str(cfg.path) if cfg.path else f"no file at {path}, using defaults"
     print(f"config ok: {where}; API key: {'from ' + key_source if _key else 'not set'}")
+    return EXIT_OK
+
+
+def cmd_shell_init(args: argparse.Namespace) -> int:
+    """Print a key binding that inserts a dictated transcript at the shell prompt without running it."""
+    from dictate import shellinit
+
+    text = shellinit.snippet(args.shell, shellinit.dictate_command(sys.argv[0], sys.executable), args.key)
+    sys.stdout.write(text)
     return EXIT_OK
 
 
