@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -125,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     show = actions.add_parser("show", parents=[common], help=show_doc, description=show_doc)
     show.add_argument("id", metavar="ID", help="the dictation's ID, as listed by `dictate history`")
     show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print a JSON object")
+
+    p = command("shell-init", cmd_shell_init)
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell whose startup file will load the snippet")
+    p.add_argument(
+        "--key",
+        metavar="KEYSEQ",
+        help=r"key sequence in the shell's notation (default: Ctrl-X Ctrl-V: bash \C-x\C-v, zsh ^X^V, fish \cx\cv)",
+    )
     return parser
 
 
@@ -380,22 +389,23 @@ def cmd_once(args: argparse.Namespace) -> int:
     transcriber = make_transcriber(cfg)
     max_seconds = args.max_seconds or cfg.audio.max_seconds
     status = StatusLine()
-    with StopKeys() as keys, Recorder(cfg.audio.device, cfg.audio.sample_rate) as recorder:
-        hint = "Enter to stop" if keys.active else f"stops after {max_seconds:g} s"
-        if cfg.audio.silence_seconds:
-            hint += f" or after {cfg.audio.silence_seconds:g} s of silence"
-        status.show(f"recording… {hint}")
-        recording, reason = session.capture(
-            recorder, max_seconds=max_seconds, silence_seconds=cfg.audio.silence_seconds, should_stop=keys.pressed
-        )
-    log.debug("recorded %.2f s, ended by %s", recording.seconds, reason)
-    session.check_sendable(recording, cfg)
-    pipeline = session.Pipeline(cfg, transcriber, session.open_history(cfg))
-    status.show(f"transcribing {recording.seconds:.1f} s…")
     try:
+        with StopKeys() as keys, Recorder(cfg.audio.device, cfg.audio.sample_rate) as recorder:
+            threading.Thread(target=transcriber.warm, name="dictate-warm", daemon=True).start()
+            hint = "Enter to stop" if keys.active else f"stops after {max_seconds:g} s"
+            if cfg.audio.silence_seconds:
+                hint += f" or after {cfg.audio.silence_seconds:g} s of silence"
+            status.show(f"recording… {hint}")
+            recording, reason = session.capture(
+                recorder, max_seconds=max_seconds, silence_seconds=cfg.audio.silence_seconds, should_stop=keys.pressed
+            )
+        log.debug("recorded %.2f s, ended by %s", recording.seconds, reason)
+        session.check_sendable(recording, cfg)
+        pipeline = session.Pipeline(cfg, transcriber, session.open_history(cfg))
+        status.show(f"transcribing {recording.seconds:.1f} s…")
         result = pipeline.send(recording, source="once", had_speech=True)
     finally:
-        status.clear()
+        status.clear()  # also on Ctrl-C, so no stale line is left above the prompt
     if not result.text:
         raise session.NothingToSend("the server heard no words")
     print(result.text, flush=True)
@@ -527,6 +537,15 @@ def _print_history_table(entries: list[Entry]) -> None:
         if len(text) > text_width:
             text = text[: text_width - 1] + "…"
         print(f"{e.id:>{id_width}}  {when:<16}  {duration:>6}  {e.status:<{status_width}}  {text}".rstrip())
+
+
+def cmd_shell_init(args: argparse.Namespace) -> int:
+    """Print a key binding that inserts a dictated transcript at the shell prompt without running it."""
+    from dictate import shellinit
+
+    text = shellinit.snippet(args.shell, shellinit.dictate_command(sys.argv[0], sys.executable), args.key)
+    sys.stdout.write(text)
+    return EXIT_OK
 
 
 # ---- terminal helpers ------------------------------------------------------------------------
