@@ -342,7 +342,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if args.output != "file" and args.file:
         raise ConfigError(f"FILE is only used with --output file, not --output {args.output}")
-    pipeline = Pipeline(cfg, make_transcriber(cfg), open_history(cfg))
+    pipeline = Pipeline(cfg, make_transcriber(cfg), open_history(cfg), keep_claims=True)  # it retries its own
     sink: notes.Sink
     if args.output == "file":
         path = Path(args.file) if args.file else notes.default_notes_file()

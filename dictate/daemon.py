@@ -33,6 +33,8 @@ POLL = 0.02  # seconds between microphone reads while recording
 MODIFIER_WAIT = 1.0  # longest wait for the hotkey's modifiers to be released before typing
 WARM_AFTER = 20.0  # re-open the connection on key press when it has been idle this long
 NEVER = float("inf")
+RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds between background retries while the endpoint fails
+RETRY_ATTEMPTS, RETRY_AGE = 8, 24 * 3600.0  # give up (leave it to `dictate retry`) after these
 
 
 class Output(Protocol):
@@ -45,6 +47,8 @@ class Cues(Protocol):
     def cue(self, name: str) -> None: ...
 
     def error(self, message: str) -> None: ...
+
+    def notify(self, title: str, message: str) -> None: ...
 
 
 @dataclass
@@ -89,7 +93,9 @@ class Daemon:
         self._dictation: Dictation | None = None
         self._quitting = False
         self._last_request = -NEVER
+        self._retry_wake = threading.Event()
         self.delivered = 0
+        self.recovered = 0
 
     # ---- called from other threads -----------------------------------------------------------
 
@@ -115,6 +121,8 @@ class Daemon:
     def run(self) -> None:
         """Serve events until SIGINT or SIGTERM; a recording in progress is finished, not lost."""
         self._worker.start()
+        if self.pipeline.history is not None:
+            threading.Thread(target=self._retry_failed, name="dictate-retry", daemon=True).start()
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             while not self._quitting:
@@ -158,7 +166,13 @@ class Daemon:
             log.error("%s", exc.message)
             self.cues.error(exc.message)
             return {"ok": False, "error": exc.message, "state": self.state}
-        return {"ok": True, "state": self.state, "queued": self._work.qsize(), "delivered": self.delivered}
+        return {
+            "ok": True,
+            "state": self.state,
+            "queued": self._work.qsize(),
+            "delivered": self.delivered,
+            "recovered": self.recovered,
+        }
 
     def _start(self, pressed_at: float) -> None:
         recorder = Recorder(self.config.audio.device, self.config.audio.sample_rate, keep=False)
@@ -299,7 +313,45 @@ class Daemon:
                 raise DictateError(f"{exc.message}; the text is kept in the history{where}") from None
         self.pipeline.delivered(result, work.released_at)
         self.delivered += 1
+        self._retry_wake.set()  # the endpoint answers: a good moment for what failed before
         log.debug("%s", dictation.timings(work.released_at))
+
+    # ---- background retry of this daemon's failed dictations ----------------------------------
+
+    def _retry_failed(self) -> None:
+        """Re-send failed dictations once the endpoint answers again; store the text, type nothing
+        (the focus has moved on since), and say where it is."""
+        delay = RETRY_FIRST
+        while not self._quitting:
+            self._retry_wake.wait(delay)
+            self._retry_wake.clear()
+            delay = RETRY_FIRST if self._retry_pending() else min(delay * 2, RETRY_MAX)
+
+    def _retry_pending(self) -> bool:
+        """Try each pending dictation of ours, oldest first; False when one failed again."""
+        history = self.pipeline.history
+        assert history is not None
+        now = time.time()
+        for entry in history.pending():
+            if self._quitting:
+                return True
+            too_old = now - entry.created.timestamp() > RETRY_AGE
+            # Only failed ones: a queued entry may be a dictation this daemon is sending right now.
+            if entry.source != "run" or entry.status != "failed" or entry.attempts >= RETRY_ATTEMPTS or too_old:
+                continue
+            if not history.claim(entry.id):
+                continue
+            try:
+                result = self.pipeline.resend(entry.id)
+            except (TranscriptionFailed, DictateError) as exc:
+                log.debug("background retry of dictation %d failed: %s", entry.id, exc.message)
+                return False
+            if result.text:
+                self.recovered += 1
+                message = f"dictation {entry.id} recovered; it was not typed: `dictate history show {entry.id}`"
+                log.info("%s", message)
+                self.cues.notify("dictate", message)
+        return True
 
     def _deliver(self, text: str) -> None:
         deadline = time.monotonic() + MODIFIER_WAIT

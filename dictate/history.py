@@ -400,7 +400,7 @@ class History:
         with self._transaction() as db:
             entry = self._require(db, entry_id, "marked failed", lambda e: e.pending)
             db.execute(
-                "UPDATE dictations SET status = ?, error = ?, attempts = attempts + ?, claimed_pid = NULL,"
+                "UPDATE dictations SET status = ?, error = ?, attempts = attempts + ?,"
                 " bytes_uploaded = coalesce(?, bytes_uploaded),"
                 " release_to_request_ms = coalesce(?, release_to_request_ms), updated = ? WHERE id = ?",
                 (
@@ -535,7 +535,7 @@ class History:
             return True
 
     def release(self, entry_id: int | str) -> None:
-        """Give up this process's claim (done, failed or left for later)."""
+        """Give up this process's claim, so `dictate retry` or the daemon may send it."""
         with self._transaction() as db:
             db.execute(
                 "UPDATE dictations SET claimed_pid = NULL, claimed_at = NULL WHERE id = ? AND claimed_pid = ?",

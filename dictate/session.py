@@ -109,10 +109,14 @@ def prompt_for(user_prompt: str, previous: list[str]) -> str | None:
 class Pipeline:
     """What every dictation needs: the settings, the transcriber and the history."""
 
-    def __init__(self, config: Config, transcriber: Transcriber, history: History | None) -> None:
+    def __init__(
+        self, config: Config, transcriber: Transcriber, history: History | None, *, keep_claims: bool = False
+    ) -> None:
         self.config = config
         self.transcriber = transcriber
         self.history = history
+        # A failed dictation is left for `dictate retry` or the daemon, unless its sender retries it itself.
+        self.keep_claims = keep_claims
 
     def start(self, *, source: str, pressed_at: float | None = None, first_sample_at: float | None = None) -> Dictation:
         return Dictation(self, source=source, pressed_at=pressed_at, first_sample_at=first_sample_at)
@@ -257,6 +261,8 @@ class Dictation:
             if self.entry_id is not None and self.pipeline.history is not None:
                 entry_id, failure = self.entry_id, self.failure
                 self.pipeline._record(lambda h: h.mark_failed(entry_id, failure, attempts=max(1, self.attempts)))
+                if not self.pipeline.keep_claims:
+                    self.pipeline._record(lambda h: h.release(entry_id))
                 saved = f"; the recording is saved: run `dictate retry {entry_id}`"
             raise TranscriptionFailed(self.failure + saved, self.entry_id)
         speech = has_speech(whole) if had_speech is None else had_speech
