@@ -95,6 +95,20 @@ class VirtualMic:
             proc.wait(timeout=120)
         return proc
 
+    def record(self, path: Path) -> subprocess.Popen[bytes]:
+        """Record everything played into the microphone (cues included) to a WAV file until terminated."""
+        return subprocess.Popen(
+            [
+                "parecord",
+                "--device=vmic_sink.monitor",
+                f"--rate={self.rate}",
+                "--channels=1",
+                "--file-format=wav",
+                str(path),
+            ],
+            env=self._run_env(),
+        )
+
     def stop(self) -> None:
         for proc in (self._feeder, self._server):
             if proc is not None and proc.poll() is None:
