@@ -31,6 +31,16 @@ else:  # pragma: no cover - exercised on 3.10 only
 APP = "dictate"
 FORMATS = ("wav", "flac", "ogg")
 OUTPUT_METHODS = ("auto", "type", "paste", "stdout", "tmux")
+PASTE_KEYS = ("", "ctrl+v", "ctrl+shift+v", "shift+insert")
+# Window classes (X11 WM_CLASS instance or class, Wayland app_id) that get Shift+Insert when pasting.
+DEFAULT_TERMINAL_CLASSES = (
+    "xterm", "uxterm", "urxvt", "rxvt", "urxvt-unicode", "alacritty", "kitty", "foot", "footclient",
+    "gnome-terminal", "gnome-terminal-server", "org.gnome.terminal", "org.gnome.console", "kgx",
+    "konsole", "org.kde.konsole", "xfce4-terminal", "terminator", "tilix", "com.gexperts.tilix",
+    "st", "st-256color", "wezterm", "org.wezfurlong.wezterm", "terminology", "lxterminal",
+    "mate-terminal", "qterminal", "sakura", "guake", "tilda", "yakuake", "ghostty",
+    "com.mitchellh.ghostty", "eterm", "cool-retro-term", "terminal", "x-terminal-emulator",
+)  # fmt: skip
 
 
 def _opt(
@@ -58,6 +68,11 @@ def _check_hotkey(value: str) -> None:
 def _check_optional_hotkey(value: str) -> None:
     if value:
         _check_hotkey(value)
+
+
+def _check_names(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError('expected a list of names, such as ["xterm", "kitty"]')
 
 
 def _check_language(value: str) -> None:
@@ -141,6 +156,20 @@ class OutputConfig:
     allow_newlines: bool = _opt(False, "type newlines in a transcript as Enter (otherwise they become spaces)")
     trailing_space: bool = _opt(True, "add a space after text delivered at the cursor, so dictations join up")
     stream: bool = _opt(False, "type each part as soon as it is transcribed, while you still speak (needs incremental)")
+    paste_keys: str = _opt(
+        "",
+        "keys that paste: empty = by the focused window (Shift+Insert in terminals, else Ctrl+V); "
+        "ctrl+v | ctrl+shift+v | shift+insert",
+        choices=PASTE_KEYS,
+    )
+    terminal_classes: list[str] = _opt(  # noqa: RUF009 - _opt gives lists a default_factory
+        list(DEFAULT_TERMINAL_CLASSES),
+        "window classes (X11 WM_CLASS, Wayland app_id; any case) that are terminals, pasted into with Shift+Insert",
+        check=_check_names,
+    )
+    restore_clipboard: bool = _opt(
+        True, "after pasting, put back what the clipboard held (every format on X11) once the window has read it"
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,347 @@
+"""The pure parts of text delivery: session detection, paste keys by window class, keymap planning,
+the backend table, and the outputs that only run a command (checked with stand-in tools)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dictate import DictateError
+from dictate.config import DEFAULT_TERMINAL_CLASSES, OUTPUT_METHODS, OutputConfig
+from dictate.keymap import RETURN, keysym_for, plan_batches
+from dictate.output import (
+    CHORDS,
+    METHODS,
+    PynputTyping,
+    StdoutOutput,
+    TmuxOutput,
+    WaylandPaste,
+    WtypeTyping,
+    X11Paste,
+    XTestTyping,
+    YdotoolTyping,
+    choose_output,
+    detect_session,
+    is_terminal,
+    paste_chord,
+    split_lines,
+)
+
+TERMINALS = list(DEFAULT_TERMINAL_CLASSES)
+
+
+# ---- sessions -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "platform", "kind"),
+    [
+        ({"DISPLAY": ":0"}, "linux", "x11"),
+        ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "x11"}, "linux", "x11"),
+        ({"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, "linux", "wayland"),  # Xwayland also sets DISPLAY
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-1"}, "linux", "wayland"),
+        ({"XDG_SESSION_TYPE": "x11", "WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":1"}, "linux", "x11"),
+        ({}, "linux", "none"),
+        ({"TERM": "xterm"}, "linux", "none"),
+        ({"DISPLAY": ":0"}, "darwin", "macos"),
+        ({}, "win32", "windows"),
+    ],
+)
+def test_detect_session(environ: dict[str, str], platform: str, kind: str) -> None:
+    found, why = detect_session(environ, platform)
+    assert found == kind
+    assert why
+
+
+def test_session_reason_names_the_display() -> None:
+    assert detect_session({"DISPLAY": ":7"}, "linux")[1] == "X11 session (DISPLAY=:7)"
+
+
+# ---- paste keys by window class ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("window_class", "chord"),
+    [
+        (("xterm", "XTerm"), "shift+insert"),
+        (("urxvt", "URxvt"), "shift+insert"),
+        (("Alacritty", "Alacritty"), "shift+insert"),
+        (("kitty", "kitty"), "shift+insert"),
+        (("gnome-terminal-server", "Gnome-terminal"), "shift+insert"),
+        (("konsole", "konsole"), "shift+insert"),
+        (("foot",), "shift+insert"),
+        (("org.wezfurlong.wezterm", "org.wezfurlong.wezterm"), "shift+insert"),
+        (("st-256color", "st-256color"), "shift+insert"),
+        (("Navigator", "firefox"), "ctrl+v"),
+        (("gedit", "Gedit"), "ctrl+v"),
+        (("tk", "Tk"), "ctrl+v"),
+        (None, "ctrl+v"),
+        ((), "ctrl+v"),
+    ],
+)
+def test_paste_chord_by_window_class(window_class: tuple[str, ...] | None, chord: str) -> None:
+    assert paste_chord(window_class, "", TERMINALS) == chord
+
+
+def test_configured_paste_keys_win_over_the_window_class() -> None:
+    assert paste_chord(("xterm", "XTerm"), "ctrl+shift+v", TERMINALS) == "ctrl+shift+v"
+    assert paste_chord(("Navigator", "firefox"), "shift+insert", TERMINALS) == "shift+insert"
+
+
+def test_terminal_classes_are_configurable_and_case_insensitive() -> None:
+    assert is_terminal(("myterm", "MyTerm"), ["MYTERM"])
+    assert not is_terminal(("xterm", "XTerm"), ["kitty"])
+    assert paste_chord(("xterm", "XTerm"), "", ["kitty"]) == "ctrl+v"
+
+
+def test_every_configurable_paste_key_has_a_chord() -> None:
+    from dictate.config import PASTE_KEYS
+
+    assert set(CHORDS) == {keys for keys in PASTE_KEYS if keys}
+    for chord in CHORDS.values():
+        assert chord[-1] in ("v", "Insert")
+
+
+# ---- keymap planning ------------------------------------------------------------------------------
+
+
+def test_keysyms_follow_the_x_convention() -> None:
+    assert keysym_for("a") == ord("a")
+    assert keysym_for("é") == 0xE9  # Latin-1 keysyms equal the code point
+    assert keysym_for("—") == 0x01002014  # others are 0x01000000 + code point
+    assert keysym_for("😀") == 0x0101F600
+    assert keysym_for("\n") == RETURN
+    with pytest.raises(ValueError):
+        keysym_for("\x1b")
+
+
+def decode(batches: list, keycodes: list[int]) -> str:  # type: ignore[type-arg]
+    """What a client would read from the planned strokes."""
+    out = []
+    for batch in batches:
+        assert set(batch.keys) <= set(keycodes)
+        for code, shifted in batch.strokes:
+            syms = batch.keys[code]
+            sym = syms[1] if shifted else syms[0]
+            out.append("\n" if sym == RETURN else chr(sym & 0xFFFFFF if sym > 0xFF else sym))
+    return "".join(out)
+
+
+def test_one_keycode_per_character_when_they_fit() -> None:
+    keycodes = list(range(10, 40))
+    batches = plan_batches("héllo wörld", keycodes)
+    assert len(batches) == 1
+    assert not batches[0].needs_shift
+    assert all(len(syms) == 1 for syms in batches[0].keys.values())
+    assert decode(batches, keycodes) == "héllo wörld"
+
+
+def test_shift_gives_a_second_character_per_keycode() -> None:
+    keycodes = [20, 21, 22]
+    batches = plan_batches("abcdef", keycodes)
+    assert len(batches) == 1
+    assert batches[0].needs_shift
+    assert decode(batches, keycodes) == "abcdef"
+
+
+def test_text_with_more_characters_than_keys_is_split_into_runs() -> None:
+    keycodes = [30, 31]
+    text = "abcd" + "efgh" + "ab\n"
+    batches = plan_batches(text, keycodes)
+    assert [len({s for syms in b.keys.values() for s in syms}) for b in batches] == [4, 4, 3]
+    assert decode(batches, keycodes) == text
+
+
+def test_runs_cut_only_where_a_new_character_would_not_fit() -> None:
+    keycodes = [40]
+    batches = plan_batches("aabba" + "c", keycodes)
+    assert [len(b.strokes) for b in batches] == [5, 1]
+
+
+def test_planning_the_corpus_round_trips() -> None:
+    from tests.rig.corpus import CORPUS
+
+    keycodes = list(range(8, 100))
+    assert decode(plan_batches(CORPUS, keycodes), keycodes) == CORPUS
+
+
+def test_newlines_split_lines() -> None:
+    assert split_lines("one\ntwo\n") == ["one", "two", ""]
+    assert split_lines("single") == ["single"]
+
+
+# ---- the backend table -----------------------------------------------------------------------------
+
+
+def test_every_method_has_a_chooser() -> None:
+    assert set(METHODS) == set(OUTPUT_METHODS)
+
+
+def make_tool(folder: Path, name: str, body: str = "") -> Path:
+    """A stand-in command that records its arguments (one JSON list per line) in folder/NAME.log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"{name}.log"
+    script = folder / name
+    script.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n{body}\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+def calls(folder: Path, name: str) -> list[list[str]]:
+    log = folder / f"{name}.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path) -> Path:
+    return tmp_path / "bin"
+
+
+def env_with(bin_dir: Path, **extra: str) -> dict[str, str]:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    return {"PATH": str(bin_dir), **extra}
+
+
+def test_stdout_method(bin_dir: Path) -> None:
+    output, reason = choose_output(OutputConfig(method="stdout"), env_with(bin_dir))
+    assert isinstance(output, StdoutOutput)
+    assert reason.startswith("stdout")
+
+
+def test_tmux_method_needs_tmux(bin_dir: Path) -> None:
+    with pytest.raises(DictateError, match=r"^tmux not found: sudo apt-get install tmux$"):
+        choose_output(OutputConfig(method="tmux"), env_with(bin_dir))
+    make_tool(bin_dir, "tmux")
+    output, reason = choose_output(OutputConfig(method="tmux"), env_with(bin_dir, TMUX="/tmp/tmux-0/default,1,0"))
+    assert isinstance(output, TmuxOutput)
+    assert "/tmp/tmux-0/default" in reason
+
+
+def test_type_on_x11_uses_xtest_without_connecting(bin_dir: Path) -> None:
+    output, reason = choose_output(OutputConfig(method="type"), env_with(bin_dir, DISPLAY=":99"))
+    assert isinstance(output, XTestTyping)
+    assert reason == "type: X11 session (DISPLAY=:99), XTEST through python-xlib"
+
+
+def test_paste_on_x11(bin_dir: Path) -> None:
+    output, reason = choose_output(OutputConfig(method="paste"), env_with(bin_dir, DISPLAY=":99"))
+    assert isinstance(output, X11Paste)
+    assert reason.startswith("paste: X11 session (DISPLAY=:99)")
+
+
+def test_type_on_wayland_prefers_wtype_then_ydotool(bin_dir: Path) -> None:
+    env = env_with(bin_dir, WAYLAND_DISPLAY="wayland-0")
+    with pytest.raises(DictateError, match=r"^wtype not found: sudo apt-get install wtype"):
+        choose_output(OutputConfig(method="type"), env)
+    make_tool(bin_dir, "ydotool")
+    assert isinstance(choose_output(OutputConfig(method="type"), env)[0], YdotoolTyping)
+    make_tool(bin_dir, "wtype")
+    output, reason = choose_output(OutputConfig(method="type"), env)
+    assert isinstance(output, WtypeTyping)
+    assert reason == "type: Wayland session (WAYLAND_DISPLAY=wayland-0), wtype found"
+
+
+def test_paste_on_wayland_needs_wl_clipboard_and_a_key_tool(bin_dir: Path) -> None:
+    env = env_with(bin_dir, WAYLAND_DISPLAY="wayland-0")
+    with pytest.raises(DictateError, match=r"^wl-copy not found: sudo apt-get install wl-clipboard$"):
+        choose_output(OutputConfig(method="paste"), env)
+    make_tool(bin_dir, "wl-copy")
+    with pytest.raises(DictateError, match="wtype not found"):
+        choose_output(OutputConfig(method="paste"), env)
+    make_tool(bin_dir, "wtype")
+    output, reason = choose_output(OutputConfig(method="paste"), env)
+    assert isinstance(output, WaylandPaste)
+    assert reason.endswith("wl-copy and wtype found")
+
+
+@pytest.mark.parametrize(
+    ("environ", "tools", "expected", "start"),
+    [
+        ({"DISPLAY": ":3"}, [], XTestTyping, "type: X11 session (DISPLAY=:3)"),
+        ({"WAYLAND_DISPLAY": "w-1"}, ["wtype", "ydotool", "wl-copy"], WtypeTyping, "type: Wayland"),
+        ({"WAYLAND_DISPLAY": "w-1"}, ["ydotool", "wl-copy"], WaylandPaste, "paste: Wayland"),
+        ({"WAYLAND_DISPLAY": "w-1"}, ["ydotool"], YdotoolTyping, "type: Wayland"),
+        ({"TMUX": "/tmp/t,1,0"}, ["tmux"], TmuxOutput, "tmux:"),
+        ({"TMUX": "/tmp/t,1,0"}, [], StdoutOutput, "stdout: no graphical session"),
+        ({}, ["tmux"], StdoutOutput, "stdout: no graphical session"),
+    ],
+)
+def test_auto_picks_by_session_and_tools(
+    bin_dir: Path, environ: dict[str, str], tools: list[str], expected: type, start: str
+) -> None:
+    for tool in tools:
+        make_tool(bin_dir, tool)
+    output, reason = choose_output(OutputConfig(method="auto"), env_with(bin_dir, **environ))
+    assert isinstance(output, expected)
+    assert reason.startswith(start), reason
+
+
+def test_auto_on_wayland_without_tools_names_the_package(bin_dir: Path) -> None:
+    with pytest.raises(DictateError, match=r"^wtype not found: sudo apt-get install wtype"):
+        choose_output(OutputConfig(method="auto"), env_with(bin_dir, WAYLAND_DISPLAY="w-1"))
+
+
+def test_auto_on_macos_types_with_pynput(bin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    output, reason = choose_output(OutputConfig(method="auto"), env_with(bin_dir))
+    assert isinstance(output, PynputTyping)
+    assert reason == "type: macOS, pynput"
+
+
+def test_errors_are_one_line(bin_dir: Path) -> None:
+    for method in ("tmux", "paste", "type"):
+        with pytest.raises(DictateError) as caught:
+            choose_output(OutputConfig(method=method), env_with(bin_dir))
+        assert "\n" not in caught.value.message
+
+
+# ---- outputs that run a command -------------------------------------------------------------------
+
+
+def test_stdout_adds_nothing_unless_asked() -> None:
+    stream = io.StringIO()
+    StdoutOutput(stream).deliver("héllo")
+    StdoutOutput(stream, end="\n").deliver(" wörld")
+    assert stream.getvalue() == "héllo wörld\n"
+
+
+def test_tmux_sends_literal_keys_and_never_enter(bin_dir: Path) -> None:
+    tmux = make_tool(bin_dir, "tmux")
+    output = TmuxOutput(str(tmux))
+    output.deliver("-n rm -rf / ; Enter C-m")
+    assert calls(bin_dir, "tmux") == [["send-keys", "-l", "--", "-n rm -rf / ; Enter C-m"]]
+
+
+def test_tmux_failure_is_a_dictate_error(bin_dir: Path) -> None:
+    tmux = make_tool(bin_dir, "tmux", "sys.stderr.write('no server running on /tmp/tmux-0/default\\n'); sys.exit(1)")
+    with pytest.raises(DictateError, match=r"tmux send-keys: .*tmux failed: no server running"):
+        TmuxOutput(str(tmux)).deliver("text")
+
+
+def test_wtype_reads_the_text_from_stdin(bin_dir: Path) -> None:
+    wtype = make_tool(bin_dir, "wtype", "open(sys.argv[0] + '.stdin', 'ab').write(sys.stdin.buffer.read())")
+    WtypeTyping(str(wtype)).deliver("-first line\nsecond — 😀")
+    assert calls(bin_dir, "wtype") == [["-M", "shift", "-m", "shift", "-s", "20", "-"]]
+    assert (bin_dir / "wtype.stdin").read_text() == "-first line\nsecond — 😀"
+
+
+def test_ydotool_types_lines_with_enter_between(bin_dir: Path) -> None:
+    ydotool = make_tool(bin_dir, "ydotool")
+    YdotoolTyping(str(ydotool)).deliver("one\ntwo")
+    assert calls(bin_dir, "ydotool") == [["type", "--", "one"], ["key", "Enter"], ["type", "--", "two"]]
+
+
+def test_output_module_imports_no_heavy_libraries() -> None:
+    code = "import sys, dictate.output; print(sorted(m for m in ('Xlib', 'pynput', 'numpy') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    assert done.stdout.strip() == "[]"
