@@ -227,7 +227,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dictate import control, hotkey
     from dictate.daemon import Daemon
     from dictate.feedback import Feedback
-    from dictate.output import choose_output
+    from dictate.output import choose_output, close_output
+    from dictate.recorder import resolve_device
     from dictate.session import Pipeline, open_history
 
     cfg = load_config(args)
@@ -239,6 +240,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     output, why = choose_output(cfg.output)
     history = open_history(cfg)
     feedback = Feedback(cfg.feedback.sounds, cfg.feedback.notify, cfg.feedback.volume)
+    # PortAudio scans the devices when first loaded (most of a second): do it now, not at the first press.
+    resolve_device(cfg.audio.device)
     daemon = Daemon(cfg, Pipeline(cfg, transcriber, history), output, feedback)
     listener = None
     if not args.no_hotkey:
@@ -260,6 +263,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             listener.stop()
         server.close()
         transcriber.close()
+        close_output(output)
     return EXIT_OK
 
 

@@ -90,6 +90,7 @@ class Daemon:
         self._worker = threading.Thread(target=self._run_worker, name="dictate-worker", daemon=True)
         self._recorder: Recorder | None = None
         self._splitter: PauseSplitter | None = None
+        self._capture_rate = config.audio.sample_rate
         self._dictation: Dictation | None = None
         self._quitting = False
         self._last_request = -NEVER
@@ -178,6 +179,7 @@ class Daemon:
         recorder = Recorder(self.config.audio.device, self.config.audio.sample_rate, keep=False)
         recorder.__enter__()
         self._recorder = recorder
+        self._capture_rate = recorder.capture_rate
         incremental = self.config.audio.incremental
         self._splitter = PauseSplitter(recorder.capture_rate, min_part_seconds=4.0 if incremental else NEVER)
         self._dictation = self.pipeline.start(source="run", pressed_at=pressed_at)
@@ -204,8 +206,7 @@ class Daemon:
             self._stop(time.monotonic())
 
     def _as_recording(self, samples: np.ndarray) -> Recording:
-        assert self._recorder is not None
-        rate, target = self._recorder.capture_rate, self.config.audio.sample_rate
+        rate, target = self._capture_rate, self.config.audio.sample_rate
         return Recording(samples if rate == target else resample(samples, rate, target), target)
 
     def _close_recorder(self) -> None:

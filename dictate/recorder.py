@@ -76,6 +76,7 @@ def resolve_device(spec: str, devices: list[InputDevice] | None = None) -> int |
     """Device index for "" (system default: None), an index, or a unique name substring."""
     spec = spec.strip()
     if not spec:
+        _sounddevice()  # loads PortAudio, so the failure to load is reported here
         return None
     devices = input_devices() if devices is None else devices
     if spec.isdigit():

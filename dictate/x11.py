@@ -710,10 +710,13 @@ class SelectionServer:
         done.wait(2)
 
     def wait_fetched(self, timeout: float, quiet: float = 0.15) -> bool:
-        """Wait until a data target was fetched and no request came for `quiet` seconds; False on timeout."""
+        """Wait until a data target was fetched and no request came for `quiet` seconds (or `timeout`
+        more seconds passed: a client that keeps reading must not keep the user's clipboard away);
+        False when nothing was fetched within `timeout`."""
         if not self.fetched.wait(timeout):
             return False
-        while time.monotonic() - self.last_request < quiet:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() - self.last_request < quiet and time.monotonic() < deadline:
             time.sleep(quiet / 3)
         return True
 

@@ -77,7 +77,12 @@ def start_daemon(daemon_env: dict[str, str]) -> Iterator[Callable[..., Daemon]]:
 
     yield start
     for daemon in started:
-        daemon.run.kill()
+        if daemon.run.proc.poll() is None:
+            daemon.run.proc.terminate()  # let it put the keyboard back before the next test
+            try:
+                daemon.run.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                daemon.run.kill()
 
 
 def history(env: dict[str, str]) -> list[dict[str, object]]:
@@ -431,11 +436,17 @@ def test_cues_are_played(
         capture.terminate()
         capture.wait()
     audio, rate = sf.read(recording, dtype="float32")
-    spectrum = np.abs(np.fft.rfft(audio))
-    freqs = np.fft.rfftfreq(len(audio), 1 / rate)
+    frame = int(0.03 * rate)
+    frames = audio[: len(audio) // frame * frame].reshape(-1, frame)
+    spectra = np.abs(np.fft.rfft(frames * np.hanning(frame), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(frame, 1 / rate)
+    total = spectra.sum(axis=1) + 1e-12
 
-    def energy(hz: float) -> float:
-        return float(spectrum[(freqs > hz - 5) & (freqs < hz + 5)].sum())
+    def tone_frames(hz: float) -> int:
+        """Frames whose energy is almost all within 60 Hz of `hz`: a pure tone, not speech."""
+        band = spectra[:, (freqs > hz - 60) & (freqs < hz + 60)].sum(axis=1)
+        return int(np.count_nonzero((band / total > 0.9) & (total > 1e-3)))
 
-    # The start and stop cues are 660 and 880 Hz tones; speech has no such narrow peaks.
-    assert energy(880) > 20 * energy(1000) and energy(660) > 20 * energy(1000)
+    # The start cue rises 660 -> 880 Hz, the stop cue falls 880 -> 660 Hz: a frame or more of each.
+    assert tone_frames(660) >= 1 and tone_frames(880) >= 1
+    assert tone_frames(1500) == 0  # speech never looks like a pure tone
