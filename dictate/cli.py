@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = actions.add_parser("show", parents=[common], help=show_doc, description=show_doc)
     show.add_argument("id", metavar="ID", help="the dictation's ID, as listed by `dictate history`")
     show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print a JSON object")
+    copy_doc = "Copy the text of one dictation to the clipboard."
+    copy = actions.add_parser("copy", parents=[common], help=copy_doc, description=copy_doc)
+    copy.add_argument("id", metavar="ID", help="the dictation's ID, as listed by `dictate history`")
 
     p = command("shell-init", cmd_shell_init)
     p.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell whose startup file will load the snippet")
@@ -494,6 +497,15 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)
     with History.open(cfg.history) as history:
+        if args.history_action == "copy":
+            from dictate.output import copy_to_clipboard
+
+            entry = history.get(args.id)
+            if not entry.text:
+                raise DictateError(f"dictation {entry.id} has no text to copy ({entry.status})", EXIT_USAGE)
+            where = copy_to_clipboard(entry.text)
+            log.info("dictation %d copied to %s", entry.id, where)
+            return EXIT_OK
         if args.history_action == "show":
             entry = history.get(args.id)
             if args.json:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -70,9 +69,11 @@ def _microphone(config: Config) -> Check:
             "connect a microphone; check that PulseAudio or PipeWire runs (`pactl info`)",
         )
     with Recorder(config.audio.device, config.audio.sample_rate) as recorder:
-        stop = threading.Event()
-        threading.Timer(1.0, stop.set).start()
-        while not stop.is_set():
+        deadline = time.monotonic() + 3  # a suspended source can take a moment to wake up
+        while recorder.read(timeout=0.05) is None and time.monotonic() < deadline:
+            pass
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
             recorder.read(timeout=0.05)
         recording = recorder.take()
     name = (
@@ -82,7 +83,7 @@ def _microphone(config: Config) -> Check:
         return Check(
             "microphone",
             False,
-            f"{name}: only {recording.seconds:.2f} s arrived in 1 s",
+            f"{name}: only {recording.seconds:.2f} s of audio arrived in 4 s",
             "the device delivers no audio; try another [audio] device (see `dictate devices`)",
         )
     levels = frame_levels(recording.samples, recording.rate)
@@ -99,18 +100,18 @@ def _microphone(config: Config) -> Check:
     return Check("microphone", True, detail)
 
 
-def session_type(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
-    if environ.get("WAYLAND_DISPLAY") or environ.get("XDG_SESSION_TYPE") == "wayland":
-        return "wayland"
-    if environ.get("DISPLAY"):
-        return "x11"
-    return "none"
+def session_type() -> str:
+    from dictate.output import detect_session
+
+    return detect_session()[0]
 
 
 def _display(config: Config) -> Check:
-    kind = session_type()
+    from dictate.output import detect_session
+
+    kind, why = detect_session()
     found = [t for t in TOOLS if shutil.which(t)]
-    detail = f"{kind} session; tools found: {', '.join(found) or 'none'}"
+    detail = f"{why}; tools found: {', '.join(found) or 'none'}"
     if kind == "none":
         return Check(
             "display",

@@ -571,6 +571,24 @@ METHODS: dict[str, Chooser] = {
 }
 
 
+def copy_to_clipboard(text: str, environ: Environ = os.environ) -> str:
+    """Put text on the clipboard (it stays there after this process ends); return where it went."""
+    kind, why = detect_session(environ)
+    if kind == "x11":
+        from dictate import x11
+
+        x11.hold_selections(environ.get("DISPLAY"), {"CLIPBOARD": x11.text_contents(text)})
+        return "the X11 clipboard"
+    if kind == "wayland":
+        _which("wl-copy", "wl-clipboard", environ)
+        _wl_copy(text.encode(), "text/plain;charset=utf-8", environ)
+        return "the Wayland clipboard"
+    if kind == "macos":
+        _run(["pbcopy"], input=text.encode(), what="pbcopy")
+        return "the clipboard"
+    raise DictateError(f"no clipboard to copy to: {why}")
+
+
 def choose_output(cfg: OutputConfig, environ: Environ = os.environ) -> tuple[Output, str]:
     """The output for [output] method, and a one-line reason ('paste: X11, xclip and xdotool found')."""
     try:

@@ -86,7 +86,19 @@ class VirtualMic:
             env=self._run_env(),
             stdin=subprocess.DEVNULL,
         )
+        self._warm_up()
         return self
+
+    def _warm_up(self) -> None:
+        """A fresh server takes a second or two before its first recording stream delivers anything;
+        wait that out here, so no test measures or trips over it."""
+        reader = subprocess.Popen(["parec", "--device=vmic", "--raw"], env=self._run_env(), stdout=subprocess.PIPE)
+        try:
+            assert reader.stdout is not None
+            reader.stdout.read(3200)  # 0.1 s of audio has arrived
+        finally:
+            reader.kill()
+            reader.wait()
 
     def play(self, clip: Path, wait: bool = True) -> subprocess.Popen[bytes]:
         """Play a clip into the microphone (mixed over the silence feed)."""
