@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from tests.rig.display import TkTarget, VirtualDisplay
 
 from tests.rig import proc
+from tests.rig.display import TkTarget, VirtualDisplay
 from tests.rig.server import TranscriptionServer
 from tests.rig.sound import VirtualMic, make_clip
 
