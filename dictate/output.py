@@ -224,8 +224,8 @@ class WtypeTyping:
 def _wtype_prelude(wtype: str) -> list[str]:
     # Each wtype run is a new virtual keyboard, and the first key it sends is sometimes lost while the
     # compositor hands its keymap to the window (1 run in 3 under sway); a Shift press and release
-    # and a short pause take that place.
-    return [wtype, "-M", "shift", "-m", "shift", "-s", "20"]
+    # and a pause take that place (with 20 ms a character was still lost about once in 20 runs).
+    return [wtype, "-M", "shift", "-m", "shift", "-s", "60"]
 
 
 class YdotoolTyping:
@@ -240,7 +240,7 @@ class YdotoolTyping:
     def deliver(self, text: str) -> None:
         for index, line in enumerate(split_lines(text)):
             if index:
-                _run([self.ydotool, "key", "Enter"], what="ydotool", env=self.env)
+                _run([self.ydotool, "key", "enter"], what="ydotool", env=self.env)
             if line:
                 _run([self.ydotool, "type", "--", line], what="ydotool", timeout=60, env=self.env)
 
@@ -383,8 +383,9 @@ class WaylandPaste:
             for mod in reversed(names):
                 argv += ["-m", mod]
             return argv
-        # ydotool 0.1.x (Debian 12) takes xdotool-style key names.
-        return [self.keys_tool, "key", "+".join([*(m.split("_")[0].lower() for m in mods), key])]
+        # ydotool 0.1.x (Debian 12) takes "+"-joined key names (untested here: it needs /dev/uinput).
+        ydotool_names = {"Control_L": "ctrl", "Shift_L": "shift", "Insert": "insert", "v": "v"}
+        return [self.keys_tool, "key", "+".join(ydotool_names[part] for part in (*mods, key))]
 
 
 def _wl_copy(data: bytes, mime: str, env: Environ, primary: bool = False) -> None:

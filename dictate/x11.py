@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from Xlib import XK, X, Xatom, display, error
 from Xlib.ext import xinput, xtest
@@ -55,6 +55,10 @@ RELEASE_WAIT = 0.5
 # The borrowed keys are restored this long after the last key event (plus the per-event allowance).
 RESTORE_AFTER = 1.0
 GRAB_PROBE_TTL = 30.0
+# After any keymap change, window managers and hotkey daemons drop their key grabs and grab again by
+# keysym. Grabs are only looked at once they have had this long to settle, or a key they are about
+# to grab again would look free.
+GRAB_SETTLE = 0.25
 
 
 def open_display(name: str | None = None) -> display.Display:
@@ -131,6 +135,19 @@ class _Key:
     nsyms: int
     actions: bytes  # nsyms actions of 8 bytes each, or nothing
 
+    @property
+    def keysyms(self) -> tuple[int, ...]:
+        return struct.unpack_from(f"={self.nsyms}I", self.symbols, 8)
+
+    @property
+    def types_characters(self) -> bool:
+        """True for a key with no symbols or only characters: keys nobody grabs without modifiers.
+
+        Function, media and Print keys are what desktops bind on their own, and rebinding one of them
+        races with the grabber taking its keysym again.
+        """
+        return all(sym < 0xFF00 or 0x01000100 <= sym <= 0x0110FFFF for sym in self.keysyms if sym)
+
 
 def _pad4(data: bytes) -> bytes:
     return data + b"\0" * (-len(data) % 4)
@@ -144,6 +161,8 @@ def _bound_key(keysyms: Sequence[int]) -> _Key:
 
 
 class _Xkb:
+    last_change: ClassVar[float] = 0.0  # time.monotonic() of our latest keymap change, on any connection
+
     def __init__(self, d: display.Display) -> None:
         ext = d.query_extension("XKEYBOARD")
         if not ext.present:
@@ -179,6 +198,7 @@ class _Xkb:
         return keys, behaviors
 
     def write_keys(self, device: int, first: int, keys: Sequence[_Key], min_kc: int, max_kc: int) -> None:
+        _Xkb.last_change = time.monotonic()
         counts = bytes(len(key.actions) // 8 for key in keys)
         body = b"".join(key.symbols for key in keys) + _pad4(counts) + b"".join(key.actions for key in keys)
         _XkbSetMap(
@@ -256,7 +276,7 @@ class XKeyboard:
                 self.xkb.set_locked(X.LockMask, False)
             events = 0
             try:
-                keycodes = self._free_keycodes(behaviors)
+                keycodes = self._free_keycodes(original, behaviors)
                 if not keycodes:
                     raise DictateError("no free keycode to type with (all keys are grabbed or held)")
                 for batch in plan_batches(text, keycodes):
@@ -282,7 +302,7 @@ class XKeyboard:
                 raise DictateError(f"no keycode for a modifier in {'+'.join(keysym_names)}")
             if not codes[-1]:
                 original, behaviors = self._read_original()
-                free = self._free_keycodes(behaviors)
+                free = self._free_keycodes(original, behaviors)
                 if not free:
                     raise DictateError(f"no free keycode to press {keysym_names[-1]} with")
                 keycode = free[0]
@@ -353,16 +373,19 @@ class XKeyboard:
         self.xkb.write_keys(self.xtest_device, self.min_kc, merged, self.min_kc, self.max_kc)
         self._original = original
 
-    def _free_keycodes(self, behaviors: set[int]) -> list[int]:
-        """Keycodes we may rebind: not a modifier, no behavior (lock, overlay), not held, not grabbed."""
+    def _free_keycodes(self, original: Sequence[_Key], behaviors: set[int]) -> list[int]:
+        """Keycodes we may rebind: not a modifier, no behavior (lock, overlay), not held, not grabbed;
+        character keys first, so that function and media keys are borrowed only for rich texts."""
         state = self._pointer_state() & 0xFF & ~(X.LockMask | X.ShiftMask)
         now = time.monotonic()
         if self._free is None or self._free[1] != state or now - self._free[0] > GRAB_PROBE_TTL:
+            time.sleep(max(0.0, _Xkb.last_change + GRAB_SETTLE - now))
             modifiers = {code for row in self.d.get_modifier_mapping() for code in row}
             candidates = [c for c in range(self.min_kc, self.max_kc + 1) if c not in modifiers]
-            self._free = (now, state, self._ungrabbed(candidates, (state, state | X.ShiftMask)))
+            self._free = (time.monotonic(), state, self._ungrabbed(candidates, (state, state | X.ShiftMask)))
         held = _pressed(self.d.query_keymap())
-        return [code for code in self._free[2] if code not in behaviors and code not in held]
+        usable = [code for code in self._free[2] if code not in behaviors and code not in held]
+        return sorted(usable, key=lambda code: not original[code - self.min_kc].types_characters)
 
     def _ungrabbed(self, keycodes: Iterable[int], states: Sequence[int]) -> list[int]:
         """The keycodes no other client grabbed on the root window in any of `states`.

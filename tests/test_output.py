@@ -331,17 +331,28 @@ def test_tmux_failure_is_a_dictate_error(bin_dir: Path) -> None:
 def test_wtype_reads_the_text_from_stdin(bin_dir: Path) -> None:
     wtype = make_tool(bin_dir, "wtype", "open(sys.argv[0] + '.stdin', 'ab').write(sys.stdin.buffer.read())")
     WtypeTyping(str(wtype)).deliver("-first line\nsecond — 😀")
-    assert calls(bin_dir, "wtype") == [["-M", "shift", "-m", "shift", "-s", "20", "-"]]
+    assert calls(bin_dir, "wtype") == [["-M", "shift", "-m", "shift", "-s", "60", "-"]]
     assert (bin_dir / "wtype.stdin").read_text() == "-first line\nsecond — 😀"
 
 
 def test_ydotool_types_lines_with_enter_between(bin_dir: Path) -> None:
     ydotool = make_tool(bin_dir, "ydotool")
     YdotoolTyping(str(ydotool)).deliver("one\ntwo")
-    assert calls(bin_dir, "ydotool") == [["type", "--", "one"], ["key", "Enter"], ["type", "--", "two"]]
+    assert calls(bin_dir, "ydotool") == [["type", "--", "one"], ["key", "enter"], ["type", "--", "two"]]
 
 
 def test_output_module_imports_no_heavy_libraries() -> None:
     code = "import sys, dictate.output; print(sorted(m for m in ('Xlib', 'pynput', 'numpy') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     assert done.stdout.strip() == "[]"
+
+
+def test_wayland_paste_keys_per_tool() -> None:
+    wtype = WaylandPaste(OutputConfig(), {}, keys_tool="/usr/bin/wtype")
+    assert wtype._chord_argv("ctrl+shift+v") == [
+        "/usr/bin/wtype", "-M", "shift", "-m", "shift", "-s", "60",
+        "-M", "ctrl", "-M", "shift", "-k", "v", "-m", "shift", "-m", "ctrl",
+    ]  # fmt: skip
+    ydotool = WaylandPaste(OutputConfig(), {}, keys_tool="ydotool")
+    assert ydotool._chord_argv("shift+insert") == ["ydotool", "key", "shift+insert"]
+    assert ydotool._chord_argv("ctrl+v") == ["ydotool", "key", "ctrl+v"]

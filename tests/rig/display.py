@@ -91,14 +91,16 @@ class VirtualDisplay:
         self.env = {"DISPLAY": f":{int(number)}"}
         wm_log = open(self.dir / "openbox.log", "wb")  # noqa: SIM115
         self._wm = subprocess.Popen(
-            ["openbox", "--config-file", "/dev/null"], env=self.run_env(), stdout=wm_log, stderr=wm_log,
-            stdin=subprocess.DEVNULL,
+            ["openbox", "--sm-disable", "--config-file", "/dev/null"], env=self.run_env(), stdout=wm_log,
+            stderr=wm_log, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            _wait_for(self._wm_running, 10, "openbox to manage the screen")
+            _wait_for(self._wm_running, 30, "openbox to manage the screen")
         except TimeoutError as exc:
+            status = "exited" if self._wm.poll() is not None else "running"
+            log_tail = (self.dir / "openbox.log").read_text(errors="replace")[-500:]
             self.stop()
-            raise RigUnavailable(f"openbox did not start: {exc}") from None
+            raise RigUnavailable(f"openbox did not start ({status}): {exc}; log: {log_tail}") from None
         return self
 
     def _wm_running(self) -> bool:

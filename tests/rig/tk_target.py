@@ -20,9 +20,11 @@ text = tk.Text(root, width=100, height=30)
 text.pack(fill="both", expand=True)
 if fast:
     # Tk's class bindings scroll to the cursor after every key, which costs O(line length); a bare
-    # insert measures delivery instead of Tk's layout. Return still inserts a newline.
+    # insert measures delivery instead of Tk's layout. Return still inserts a newline; keys without a
+    # character (Shift+Insert) and Ctrl combinations (Ctrl+V) go on to the class bindings, which paste.
     root.tk.eval(
-        f'bind {text} <KeyPress> {{if {{"%A" ne ""}} {{%W insert insert %A}}; break}}\n'
+        f'bind {text} <KeyPress> {{if {{"%A" ne ""}} {{%W insert insert %A; break}}}}\n'
+        f"bind {text} <Control-KeyPress> {{# the Text class bindings handle these}}\n"
         f"bind {text} <Return> {{%W insert insert \\n; break}}"
     )
 last = [""]
