@@ -19,6 +19,7 @@ from dictate import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigE
 if TYPE_CHECKING:
     from dictate.config import Config
     from dictate.history import Entry
+    from dictate.output import Output
     from dictate.transcriber import Transcriber
 
 log = logging.getLogger("dictate")
@@ -351,6 +352,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
         raise ConfigError(f"FILE is only used with --output file, not --output {args.output}")
     pipeline = Pipeline(cfg, make_transcriber(cfg), open_history(cfg), keep_claims=True)  # it retries its own
     sink: notes.Sink
+    output: Output | None = None
     if args.output == "file":
         path = Path(args.file) if args.file else notes.default_notes_file()
         sink = notes.NotesFile(path)
@@ -361,7 +363,8 @@ def cmd_notes(args: argparse.Namespace) -> int:
         from dictate.output import choose_output
 
         output, why = choose_output(dataclasses.replace(cfg.output, method=args.output))
-        sink, where = notes.LineSink(lambda text: output.deliver(text + " ")), f"the cursor ({output.name}: {why})"
+        deliver = output.deliver
+        sink, where = notes.LineSink(lambda text: deliver(text + " ")), f"the cursor ({output.name}: {why})"
     taker = notes.NoteTaker(cfg, pipeline, sink)
     server = control.ControlServer(control.socket_path(notes=True), taker.command)
     server.start()
@@ -383,6 +386,10 @@ def cmd_notes(args: argparse.Namespace) -> int:
         if listener is not None:
             listener.stop()
         server.close()
+        if output is not None:
+            from dictate.output import close_output
+
+            close_output(output)  # puts back keys borrowed for typing
     log.info("%d note(s) written", taker.written)
     return EXIT_OK
 

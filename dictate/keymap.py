@@ -1,14 +1,15 @@
-"""Pure planning for typing through a borrowed keymap: characters -> keysyms -> (keycode, level) slots.
+"""Pure planning for typing through the X keymap: characters -> keysyms -> (keycode, shifted) strokes.
 
 X11 clients turn a key press into a character with their own copy of the keymap, refreshed only when
-the server announces a change. Typing arbitrary Unicode therefore means: bind every needed keysym to
-some keycode in one change, let clients see it, press those keycodes, and put the keymap back later.
-This module decides the bindings; dictate.x11 talks to the server.
+the server announces a change. A character the keyboard layout already produces is typed with its
+own key, as the user would. Any other character needs a keysym bound to some keycode: every such
+keysym is bound in one change, clients see it, those keycodes are pressed, and the keymap is put back
+later. This module decides the strokes and the bindings; dictate.x11 talks to the server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 RETURN = 0xFF0D
@@ -29,12 +30,27 @@ def keysym_for(char: str) -> int:
     return 0x01000000 | code
 
 
+def is_character_keysym(sym: int) -> bool:
+    """Whether a keysym stands for a printable character (Latin-1, the legacy script blocks, Unicode).
+
+    Everything from 0xFE00 to 0xFFFF is a key with a function (Escape, Return, Tab, arrows, F-keys,
+    keypad, modifiers, locks, dead keys), and keysyms from 0x10000000 up are vendor keys (XF86 media
+    keys and the like).
+    """
+    return 0x20 <= sym <= 0x7E or 0xA0 <= sym < 0xFE00 or 0x01000100 <= sym <= 0x0110FFFF
+
+
+# Where a keysym can be typed without binding it: keysym -> (keycode, with Shift).
+Layout = Mapping[int, tuple[int, bool]]
+
+
 @dataclass(frozen=True)
 class KeymapBatch:
-    """One keymap change and the key strokes typed with it.
+    """One keymap (the layout plus `keys`) and the key strokes typed with it.
 
-    `keys` binds a keycode to one keysym (any modifier state gives it) or two (the second with Shift).
-    `strokes` are (keycode, shifted) in text order.
+    `keys` binds a keycode to one keysym (any modifier state gives it) or two (the second with Shift);
+    it is empty when every character of the batch is on the layout. `strokes` are (keycode, shifted)
+    in text order.
     """
 
     keys: dict[int, tuple[int, ...]]
@@ -42,37 +58,42 @@ class KeymapBatch:
 
     @property
     def needs_shift(self) -> bool:
-        return any(len(syms) > 1 for syms in self.keys.values())
+        return any(shifted for _, shifted in self.strokes)
 
 
-def plan_batches(text: str, keycodes: Sequence[int]) -> list[KeymapBatch]:
-    """Bind the text's keysyms to `keycodes`, as few keymap changes as possible.
+def plan_batches(text: str, keycodes: Sequence[int], layout: Layout | None = None) -> list[KeymapBatch]:
+    """Strokes for `text`: its characters on the layout typed in place, the others bound to `keycodes`,
+    with as few keymap changes as possible.
 
-    Every distinct keysym gets its own keycode while there are enough; beyond that a keycode carries a
-    second keysym reached with Shift. A text with more distinct characters than two per keycode is cut
-    into consecutive batches, each typed after its own keymap change.
+    Every keysym to bind gets its own keycode while there are enough; beyond that a keycode carries a
+    second keysym reached with Shift. A text with more such characters than two per keycode is cut
+    into consecutive batches, each typed after its own keymap change. `keycodes` must not hold a key
+    the layout strokes use.
     """
-    if not keycodes:
-        raise ValueError("no keycodes to bind")
+    layout = layout or {}
+    assert not {code for code, _ in layout.values()} & set(keycodes), "a layout key cannot be borrowed"
     capacity = 2 * len(keycodes)
     batches: list[KeymapBatch] = []
     segment: list[int] = []
     distinct: dict[int, None] = {}
     for char in text:
         sym = keysym_for(char)
-        if sym not in distinct and len(distinct) == capacity:
-            batches.append(_bind(segment, list(distinct), keycodes))
-            segment, distinct = [], {}
-        distinct.setdefault(sym)
+        if sym not in layout and sym not in distinct:
+            if not capacity:
+                raise ValueError(f"no keycodes to bind {char!r} to")
+            if len(distinct) == capacity:
+                batches.append(_bind(segment, list(distinct), keycodes, layout))
+                segment, distinct = [], {}
+            distinct[sym] = None
         segment.append(sym)
     if segment:
-        batches.append(_bind(segment, list(distinct), keycodes))
+        batches.append(_bind(segment, list(distinct), keycodes, layout))
     return batches
 
 
-def _bind(segment: list[int], syms: list[int], keycodes: Sequence[int]) -> KeymapBatch:
+def _bind(segment: list[int], syms: list[int], keycodes: Sequence[int], layout: Layout) -> KeymapBatch:
     count = len(keycodes)
-    slot: dict[int, tuple[int, bool]] = {}
+    slot: dict[int, tuple[int, bool]] = dict(layout)
     keys: dict[int, tuple[int, ...]] = {}
     for index, sym in enumerate(syms):
         keycode = keycodes[index % count]

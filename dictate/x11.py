@@ -2,15 +2,24 @@
 
 Imported only by the X11 output backends, so `import dictate.output` never loads Xlib.
 
-Typing. X clients turn a key event into a character with their own copy of the keymap. xdotool binds
-each character that is not on the layout to a scratch keycode, one at a time, and must pause after each
-change; without the pause the client looks the key up after the keymap has moved on and the character
-is lost. Here every keysym the text needs is bound at once, in a single XKB SetMap covering the whole
-keycode range, on the XTEST keyboard only: the physical keyboard keeps its own map, so a key the user
-presses is still read right, and the server switches the core keymap back on its own when they do.
-Keys that another client grabbed (a screenshot key, media keys) are never borrowed, or the grabber
-would receive the characters. The borrowed keys are restored from the physical keyboard's map later,
-once the target has had time to read the events (the restore itself is a keymap change).
+Typing. X clients turn a key event into a character with their own copy of the keymap. A character
+the layout already types (in the current group, with or without Shift) is typed with its own key, as
+the user would. Any other needs its keysym bound to a keycode. xdotool binds each to a scratch keycode,
+one at a time, and must pause after each change; without the pause the client looks the key up after
+the keymap has moved on and the character is lost. Here the keysyms are bound together, in one XKB
+SetMap covering the whole keycode range, on the XTEST keyboard only: the physical keyboard keeps its
+own map, so a key the user presses is still read right, and the server switches the core keymap back
+on its own when they do.
+
+Only keys without any symbol are borrowed (19 on the default evdev map), two keysyms each with Shift;
+a text that needs more is typed in batches, each after its own keymap change. A key that has a symbol
+is never taken from the XTEST keyboard while one without is left: a process killed before it restores
+leaves its bindings behind, and Escape, Tab or an F-key missing from the XTEST keyboard would be
+missed by every client that uses XTEST (xdotool, scripts, the daemon's own cancel key); a key without
+symbols is missed by nobody. Keys that another client grabbed are neither borrowed nor pressed, or the
+grabber would receive the characters. The borrowed keys are restored from the physical keyboard's map
+as soon as the target has surely read the events (the restore itself is a keymap change), and at exit;
+whatever a killed process left on the XTEST keyboard is put back by the next run that types.
 
 Selections. `read_selection` copies every target a selection offers (INCR included) so a paste can put
 the user's clipboard back exactly; `SelectionServer` serves contents (INCR for large ones) and reports
@@ -41,19 +50,20 @@ from Xlib.protocol import event as xevent
 from Xlib.protocol import request, rq
 
 from dictate import DictateError
-from dictate.keymap import KeymapBatch, plan_batches
+from dictate.keymap import KeymapBatch, is_character_keysym, keysym_for, plan_batches
 
 # A keymap change must wait until the target has read the key events typed with the previous one:
 # a client looks a key up in the keymap it holds when it reads the event, and re-reads the keymap as
 # soon as it learns of a change. Nothing tells us when a client is done, so changes wait this long
 # plus this much per key event sent before (Tk's Text widget reads about 3 keys per millisecond here).
-# Only texts with more distinct characters than twice the free keycodes need a second change.
+# Only texts with more characters off the layout than twice the keys without symbols need a second change.
 REMAP_PAUSE = 0.05
 SECONDS_PER_EVENT = 0.001
 # How long to wait for modifier keys still held (the hotkey) before releasing them ourselves.
 RELEASE_WAIT = 0.5
-# The borrowed keys are restored this long after the last key event (plus the per-event allowance).
-RESTORE_AFTER = 1.0
+# The borrowed keys are restored as soon as a keymap change may be made (the pause above after the last
+# key event), plus this much quiet.
+RESTORE_AFTER = 0.0
 GRAB_PROBE_TTL = 30.0
 # After any keymap change, window managers and hotkey daemons drop their key grabs and grab again by
 # keysym. Grabs are only looked at once they have had this long to settle, or a key they are about
@@ -72,6 +82,7 @@ def open_display(name: str | None = None) -> display.Display:
 
 # ---- XKB requests python-xlib does not provide ---------------------------------------------------
 
+_KEY_TYPES = 1 << 0
 _KEY_SYMS = 1 << 1
 _KEY_ACTIONS = 1 << 4
 _KEY_BEHAVIORS = 1 << 5
@@ -99,7 +110,7 @@ class _XkbGetMap(rq.ReplyRequest):
     _reply = rq.Struct(
         rq.ReplyCode(), rq.Card8("device"), rq.Card16("sequence_number"), rq.ReplyLength(), rq.Pad(2),
         rq.Card8("min_keycode"), rq.Card8("max_keycode"), rq.Card16("present"),
-        rq.Pad(3),  # firstType, nTypes, totalTypes
+        rq.Card8("first_type"), rq.Card8("n_types"), rq.Card8("total_types"),
         rq.Card8("first_keysym"), rq.Card16("total_syms"), rq.Card8("n_keysyms"),
         rq.Card8("first_key_act"), rq.Card16("total_acts"), rq.Card8("n_key_acts"),
         rq.Card8("first_key_behavior"), rq.Card8("n_key_behaviors"), rq.Card8("total_key_behaviors"),
@@ -120,6 +131,16 @@ class _XkbSetMap(rq.Request):
     )  # fmt: skip
 
 
+class _XkbGetState(rq.ReplyRequest):
+    _request = rq.Struct(rq.Card8("opcode"), rq.Opcode(4), rq.RequestLength(), rq.Card16("device"), rq.Pad(2))
+    _reply = rq.Struct(
+        rq.ReplyCode(), rq.Card8("device"), rq.Card16("sequence_number"), rq.ReplyLength(),
+        rq.Card8("mods"), rq.Card8("base_mods"), rq.Card8("latched_mods"), rq.Card8("locked_mods"),
+        rq.Card8("group"), rq.Card8("locked_group"), rq.Int16("base_group"), rq.Int16("latched_group"),
+        rq.Pad(14),  # compat and grab states, pointer buttons
+    )  # fmt: skip
+
+
 class _XkbLatchLockState(rq.Request):
     _request = rq.Struct(
         rq.Card8("opcode"), rq.Opcode(5), rq.RequestLength(), rq.Card16("device"),
@@ -128,10 +149,22 @@ class _XkbLatchLockState(rq.Request):
 
 
 @dataclass(frozen=True)
+class _Type:
+    """An XKB key type: the modifiers it looks at, and the level each combination of them selects."""
+
+    mask: int
+    levels: tuple[tuple[int, int], ...]  # (modifiers, level) of each active map entry
+
+    def level(self, mods: int) -> int:
+        wanted = mods & self.mask
+        return next((level for entry_mods, level in self.levels if entry_mods == wanted), 0)
+
+
+@dataclass(frozen=True)
 class _Key:
     """One key's XKB symbols and actions, in wire format, so it can be written back unchanged."""
 
-    symbols: bytes  # xkbSymMapWireDesc followed by the keysyms
+    symbols: bytes  # xkbSymMapWireDesc (4 type indices, group info, width, count) followed by the keysyms
     nsyms: int
     actions: bytes  # nsyms actions of 8 bytes each, or nothing
 
@@ -140,13 +173,37 @@ class _Key:
         return struct.unpack_from(f"={self.nsyms}I", self.symbols, 8)
 
     @property
-    def types_characters(self) -> bool:
-        """True for a key with no symbols or only characters: keys nobody grabs without modifiers.
+    def has_actions(self) -> bool:
+        return any(self.actions[index] for index in range(0, len(self.actions), 8))  # type 0 is NoAction
 
-        Function, media and Print keys are what desktops bind on their own, and rebinding one of them
-        races with the grabber taking its keysym again.
-        """
-        return all(sym < 0xFF00 or 0x01000100 <= sym <= 0x0110FFFF for sym in self.keysyms if sym)
+    @property
+    def is_free(self) -> bool:
+        """A key with no symbols and no actions: what a crash may leave bound without harm."""
+        return not any(self.keysyms) and not self.has_actions
+
+    @property
+    def is_character(self) -> bool:
+        """A key that only types characters: no function key, keypad, modifier, lock or media key."""
+        syms = [sym for sym in self.keysyms if sym]
+        return bool(syms) and all(is_character_keysym(sym) for sym in syms) and not self.has_actions
+
+    def keysym(self, types: Sequence[_Type], group: int, mods: int) -> int:
+        """The keysym a client reads from this key in `group` with `mods` set (as XkbTranslateKeyCode)."""
+        info, width = self.symbols[4], self.symbols[5]
+        groups = info & 0x0F
+        if not groups or not width:
+            return 0
+        if group >= groups:
+            if info & 0xC0 == 0x40:  # clamp into range
+                group = groups - 1
+            elif info & 0xC0 == 0x80:  # redirect into a group
+                group = (info >> 4) & 0x03
+                group = group if group < groups else 0
+            else:  # wrap into range
+                group %= groups
+        type_index = self.symbols[group]
+        level = types[type_index].level(mods) if type_index < len(types) else 0
+        return self.keysyms[group * width + level] if level < width else 0
 
 
 def _pad4(data: bytes) -> bytes:
@@ -197,6 +254,34 @@ class _Xkb:
         behaviors = {body[offset + 4 * i] for i in range(reply.total_key_behaviors)}
         return keys, behaviors
 
+    def read_types(self, device: int) -> list[_Type]:
+        """The key types of a device, indexed as the keys' type indices refer to them."""
+        reply = _XkbGetMap(
+            display=self.d.display, opcode=self.opcode, device=device, full=_KEY_TYPES, partial=0,
+            first_keysym=0, n_keysyms=0, first_key_act=0, n_key_acts=0, first_key_behavior=0, n_key_behaviors=0,
+        )  # fmt: skip
+        body, offset = bytes(reply.body), 0
+        types = []
+        for _ in range(reply.n_types):
+            # xkbKeyTypeWireDesc: mask, real mods, virtual mods, levels, map entries, preserve, pad
+            mask, _, _, _, entries, preserve = struct.unpack_from("=BBHBB?x", body, offset)
+            offset += 8
+            levels = []
+            for _ in range(entries):
+                # xkbKTMapEntryWireDesc: active, mask, level, real mods, virtual mods, pad
+                active, entry_mask, level = struct.unpack_from("=?BB", body, offset)
+                offset += 8
+                if active:
+                    levels.append((entry_mask, level))
+            offset += 4 * entries if preserve else 0
+            types.append(_Type(mask, tuple(levels)))
+        return types
+
+    def read_state(self) -> tuple[int, int]:
+        """(locked modifiers, effective group) of the core keyboard."""
+        reply = _XkbGetState(display=self.d.display, opcode=self.opcode, device=_USE_CORE_KBD)
+        return int(reply.locked_mods), int(reply.group)
+
     def write_keys(self, device: int, first: int, keys: Sequence[_Key], min_kc: int, max_kc: int) -> None:
         _Xkb.last_change = time.monotonic()
         counts = bytes(len(key.actions) // 8 for key in keys)
@@ -233,7 +318,8 @@ class _Raw:
 
 
 class XKeyboard:
-    """Types text exactly through XTEST by binding the keysyms it needs on the XTEST keyboard."""
+    """Types text exactly through XTEST: characters of the layout with their own keys, the others by
+    binding their keysyms to keys without symbols on the XTEST keyboard for the occasion."""
 
     def __init__(
         self,
@@ -256,8 +342,9 @@ class XKeyboard:
         self._xtest_opcode = self.d.query_extension("XTEST").major_opcode
         self._lock = threading.RLock()
         self._original: list[_Key] | None = None  # set while the XTEST keyboard carries our bindings
+        self._xtest_keys: list[_Key] = []  # what the XTEST keyboard carries, as last read or written
         self._timer: threading.Timer | None = None
-        self._free: tuple[float, int, list[int]] | None = None  # (when, state, keycodes) grab probe cache
+        self._probed: tuple[float, int, list[int]] | None = None  # (when, state, ungrabbed keycodes)
         self._settled_at = 0.0  # time.monotonic() after which the keys typed so far have surely been read
         atexit.register(self.close)
 
@@ -274,20 +361,16 @@ class XKeyboard:
             locked = self._pointer_state() & X.LockMask
             if locked:  # Xlib upper-cases every keysym while Caps Lock is on
                 self.xkb.set_locked(X.LockMask, False)
-            events = 0
             try:
-                keycodes = self._free_keycodes(original, behaviors)
-                if not keycodes:
-                    raise DictateError("no free keycode to type with (all keys are grabbed or held)")
-                for batch in plan_batches(text, keycodes):
+                for batch in self._plan(text, original, behaviors):
                     self._bind(original, batch.keys)
-                    events = self._send_strokes(batch)
+                    self._send_strokes(batch)
                 self.d.sync()
             finally:
                 if locked:
                     self.xkb.set_locked(X.LockMask, True)
                     self.d.sync()
-                self._schedule_restore(self.restore_after + SECONDS_PER_EVENT * events)
+                self._schedule_restore()
 
     def press_chord(self, keysym_names: Sequence[str]) -> None:
         """Press modifiers and a key together (["Control_L", "v"]) and release them, modifiers cleared first."""
@@ -302,18 +385,16 @@ class XKeyboard:
                 raise DictateError(f"no keycode for a modifier in {'+'.join(keysym_names)}")
             if not codes[-1]:
                 original, behaviors = self._read_original()
-                free = self._free_keycodes(original, behaviors)
-                if not free:
+                spare = self._spare_keycodes(original, self._usable_keycodes(behaviors), set(), 1)
+                if not spare:
                     raise DictateError(f"no free keycode to press {keysym_names[-1]} with")
-                keycode = free[0]
-                self._bind(original, {keycode: (syms[-1],)})
-                codes[-1] = keycode
+                self._bind(original, {spare[0]: (syms[-1],)})
+                codes[-1] = spare[0]
             presses = [self._fake(X.KeyPress, code) for code in codes]
             self._send_block(presses + [self._fake(X.KeyRelease, code) for code in reversed(codes)])
             self.d.sync()
             self._settled_at = time.monotonic() + self.remap_pause + SECONDS_PER_EVENT * 2 * len(codes)
-            if self._original is not None:
-                self._schedule_restore(self.restore_after)
+            self._schedule_restore()
 
     def release_modifiers(self) -> None:
         """Wait up to release_wait for held modifier keys to come up, then release the rest ourselves.
@@ -347,6 +428,7 @@ class XKeyboard:
                 time.sleep(max(0.0, self._settled_at - time.monotonic()))
                 self.xkb.write_keys(self.xtest_device, self.min_kc, self._original, self.min_kc, self.max_kc)
                 self.d.sync()
+                self._xtest_keys = self._original
                 self._original = None
 
     def close(self) -> None:
@@ -363,29 +445,82 @@ class XKeyboard:
         # the XTEST keyboard still carries its bindings, and restoring from it would keep them.
         count = self.max_kc - self.min_kc + 1
         keys, behaviors = self.xkb.read_keys(self.source_device, self.min_kc, count)
+        self._xtest_keys, _ = self.xkb.read_keys(self.xtest_device, self.min_kc, count)
         return (self._original if self._original is not None else keys), behaviors
 
-    def _bind(self, original: list[_Key], keys: Mapping[int, tuple[int, ...]]) -> None:
-        """Bind keysyms on the XTEST keyboard, once the keys typed before have been read."""
-        self.d.sync()
-        time.sleep(max(0.0, self._settled_at - time.monotonic()))
-        merged = [_bound_key(keys[code]) if code in keys else key for code, key in enumerate(original, self.min_kc)]
-        self.xkb.write_keys(self.xtest_device, self.min_kc, merged, self.min_kc, self.max_kc)
-        self._original = original
+    def _plan(self, text: str, original: list[_Key], behaviors: set[int]) -> list[KeymapBatch]:
+        """The batches that type `text`: layout characters in place, the others bound to spare keys."""
+        usable = self._usable_keycodes(behaviors)
+        layout = self._layout(original, usable)
+        needed = {keysym_for(char) for char in text}
+        missing = needed - layout.keys()
+        spare: list[int] = []
+        if missing:
+            in_use = {layout[sym][0] for sym in needed & layout.keys()}
+            spare = self._spare_keycodes(original, usable, in_use, (len(missing) + 1) // 2)
+            if not spare:
+                raise DictateError("no free keycode to type with (all keys are grabbed or held)")
+            layout = {sym: place for sym, place in layout.items() if place[0] not in spare}
+        return plan_batches(text, spare, layout)
 
-    def _free_keycodes(self, original: Sequence[_Key], behaviors: set[int]) -> list[int]:
-        """Keycodes we may rebind: not a modifier, no behavior (lock, overlay), not held, not grabbed;
-        character keys first, so that function and media keys are borrowed only for rich texts."""
+    def _layout(self, original: Sequence[_Key], usable: Iterable[int]) -> dict[int, tuple[int, bool]]:
+        """keysym -> (keycode, with Shift) for what the layout types on keys we may press, unshifted first.
+
+        The level a key gives is worked out as clients do it, from the key's type for the current
+        group and the locked modifiers (Num Lock); Caps Lock is off while we type. Keys with actions are
+        left alone: pressing one would change the keyboard's state.
+        """
+        locked, group = self.xkb.read_state()
+        mods = locked & ~X.LockMask
+        types = self.xkb.read_types(self.xtest_device)
+        keys = [(code, original[code - self.min_kc]) for code in usable]
+        layout: dict[int, tuple[int, bool]] = {}
+        for shifted in (False, True):
+            for code, key in keys:
+                if key.has_actions:
+                    continue
+                sym = key.keysym(types, group, mods | (X.ShiftMask if shifted else 0))
+                if sym and sym not in layout:
+                    layout[sym] = (code, shifted)
+        return layout
+
+    def _spare_keycodes(
+        self, original: Sequence[_Key], usable: Sequence[int], in_use: set[int], want: int
+    ) -> list[int]:
+        """Keycodes to bind keysyms to: the keys without symbols, highest first (xdotool takes its scratch
+        key from the lowest). Should none be left, `want` keys that only type characters, those the text
+        does not type in place (`in_use`) first. Keys with any other symbol are never borrowed: a process
+        killed before it restores leaves its bindings behind, and Escape, Return or an F-key gone from
+        the XTEST keyboard would break every other user of XTEST."""
+        free = [code for code in usable if original[code - self.min_kc].is_free]
+        if free:
+            return sorted(free, reverse=True)
+        characters = [code for code in usable if original[code - self.min_kc].is_character]
+        characters.sort(key=lambda code: code in in_use)
+        return characters[: max(want, 1)]
+
+    def _bind(self, original: list[_Key], keys: Mapping[int, tuple[int, ...]]) -> None:
+        """Make the XTEST keyboard carry the original keys plus `keys`, once the keys typed before have
+        been read. Nothing is written when it does already (no keys to bind, nothing left bound)."""
+        wanted = [_bound_key(keys[code]) if code in keys else key for code, key in enumerate(original, self.min_kc)]
+        if wanted != self._xtest_keys:
+            self.d.sync()
+            time.sleep(max(0.0, self._settled_at - time.monotonic()))
+            self.xkb.write_keys(self.xtest_device, self.min_kc, wanted, self.min_kc, self.max_kc)
+            self._xtest_keys = wanted
+        self._original = original if keys else None
+
+    def _usable_keycodes(self, behaviors: set[int]) -> list[int]:
+        """Keycodes we may press or rebind: not a modifier, no behavior (lock, overlay), not held, not grabbed."""
         state = self._pointer_state() & 0xFF & ~(X.LockMask | X.ShiftMask)
         now = time.monotonic()
-        if self._free is None or self._free[1] != state or now - self._free[0] > GRAB_PROBE_TTL:
+        if self._probed is None or self._probed[1] != state or now - self._probed[0] > GRAB_PROBE_TTL:
             time.sleep(max(0.0, _Xkb.last_change + GRAB_SETTLE - now))
             modifiers = {code for row in self.d.get_modifier_mapping() for code in row}
             candidates = [c for c in range(self.min_kc, self.max_kc + 1) if c not in modifiers]
-            self._free = (time.monotonic(), state, self._ungrabbed(candidates, (state, state | X.ShiftMask)))
+            self._probed = (time.monotonic(), state, self._ungrabbed(candidates, (state, state | X.ShiftMask)))
         held = _pressed(self.d.query_keymap())
-        usable = [code for code in self._free[2] if code not in behaviors and code not in held]
-        return sorted(usable, key=lambda code: not original[code - self.min_kc].types_characters)
+        return [code for code in self._probed[2] if code not in behaviors and code not in held]
 
     def _ungrabbed(self, keycodes: Iterable[int], states: Sequence[int]) -> list[int]:
         """The keycodes no other client grabbed on the root window in any of `states`.
@@ -420,7 +555,7 @@ class XKeyboard:
     def _send_strokes(self, batch: KeymapBatch) -> int:
         shift = self.d.keysym_to_keycode(XK.XK_Shift_L) if batch.needs_shift else 0
         if batch.needs_shift and not shift:
-            raise DictateError("no Shift_L key in the keymap, needed to type this many distinct characters")
+            raise DictateError("no Shift_L key in the keymap, needed to type these characters")
         chunks: list[bytes] = []
         shifted = False
         for code, with_shift in batch.strokes:
@@ -454,10 +589,12 @@ class XKeyboard:
     def _pointer_state(self) -> int:
         return int(self.d.screen().root.query_pointer().mask)
 
-    def _schedule_restore(self, delay: float) -> None:
+    def _schedule_restore(self) -> None:
+        """Restore once the keys typed have surely been read (and restore_after more seconds of quiet)."""
         self._cancel_restore()
         if self._original is None:
             return
+        delay = max(0.0, self._settled_at - time.monotonic()) + self.restore_after
         self._timer = threading.Timer(delay, self.restore)
         self._timer.daemon = True
         self._timer.start()

@@ -7,15 +7,17 @@ import io
 import json
 import os
 import stat
+import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dictate import DictateError
 from dictate.config import DEFAULT_TERMINAL_CLASSES, OUTPUT_METHODS, OutputConfig
-from dictate.keymap import RETURN, keysym_for, plan_batches
+from dictate.keymap import RETURN, Layout, is_character_keysym, keysym_for, plan_batches
 from dictate.output import (
     CHORDS,
     METHODS,
@@ -122,14 +124,18 @@ def test_keysyms_follow_the_x_convention() -> None:
         keysym_for("\x1b")
 
 
-def decode(batches: list, keycodes: list[int]) -> str:  # type: ignore[type-arg]
+def decode(batches: list, keycodes: list[int], layout: Layout | None = None) -> str:  # type: ignore[type-arg]
     """What a client would read from the planned strokes."""
+    on_layout = {place: sym for sym, place in (layout or {}).items()}
     out = []
     for batch in batches:
         assert set(batch.keys) <= set(keycodes)
         for code, shifted in batch.strokes:
-            syms = batch.keys[code]
-            sym = syms[1] if shifted else syms[0]
+            if code in batch.keys:
+                syms = batch.keys[code]
+                sym = syms[1] if shifted else syms[0]
+            else:
+                sym = on_layout[(code, shifted)]
             out.append("\n" if sym == RETURN else chr(sym & 0xFFFFFF if sym > 0xFF else sym))
     return "".join(out)
 
@@ -170,6 +176,93 @@ def test_planning_the_corpus_round_trips() -> None:
 
     keycodes = list(range(8, 100))
     assert decode(plan_batches(CORPUS, keycodes), keycodes) == CORPUS
+
+
+US = {ord(c): (10 + i, False) for i, c in enumerate("abcdefghijklmnopqrstuvwxyz .,")}
+US.update({ord(c.upper()): (10 + i, True) for i, c in enumerate("abcdefghijklmnopqrstuvwxyz")})
+US[RETURN] = (100, False)
+
+
+def test_layout_characters_are_typed_with_their_own_keys() -> None:
+    batches = plan_batches("a Bé\n", [200], US)
+    (batch,) = batches
+    assert batch.keys == {200: (0xE9,)}  # only the character off the layout is bound
+    assert batch.strokes == ((10, False), (36, False), (11, True), (200, False), (100, False))
+    assert batch.needs_shift  # for B
+    assert decode(batches, [200], US) == "a Bé\n"
+
+
+def test_text_on_the_layout_binds_nothing() -> None:
+    (batch,) = plan_batches("Plain words.", [], US)
+    assert batch.keys == {}
+    assert decode([batch], [], US) == "Plain words."
+
+
+def test_a_character_off_the_layout_needs_a_keycode() -> None:
+    with pytest.raises(ValueError):
+        plan_batches("café", [], US)
+
+
+def test_only_characters_off_the_layout_count_towards_batches() -> None:
+    keycodes = [200, 201]
+    text = "Crème brûlée, naïve café, Ångström, façade, jalapeño"  # è û é ï Å ö ç ñ: 8 off the layout
+    batches = plan_batches(text, keycodes, US)
+    assert len(batches) == 2  # four per batch on two keys
+    assert decode(batches, keycodes, US) == text
+
+
+def test_planning_the_corpus_with_a_layout_round_trips() -> None:
+    from tests.rig.corpus import CORPUS
+
+    keycodes = list(range(200, 219))
+    assert decode(plan_batches(CORPUS, keycodes, US), keycodes, US) == CORPUS
+
+
+def test_character_keysyms() -> None:
+    for char in "a~ é€ж😀":
+        assert is_character_keysym(keysym_for(char)), char
+    assert is_character_keysym(0x6C1)  # Cyrillic_a, a legacy keysym
+    for sym in (0, 0xFF1B, 0xFF09, 0xFF0D, 0xFF08, 0xFFFF, 0xFF51, 0xFFC6, 0xFFE1, 0xFFE5, 0xFE03, 0xFE51, 0xFFB1):
+        assert not is_character_keysym(sym), hex(sym)  # Escape, Tab, Return, ..., dead_acute, KP_1
+    assert not is_character_keysym(0x1008FF11)  # XF86AudioLowerVolume
+
+
+# ---- reading a key as X clients do ----------------------------------------------------------------
+
+ALPHABETIC = 2
+
+
+def xkb_key(types: tuple[int, ...], groups: int, width: int, syms: list[int], info: int = 0) -> Any:
+    from dictate.x11 import _Key
+
+    head = struct.pack("=4BBBH", *types, *(0,) * (4 - len(types)), groups | info, width, len(syms))
+    return _Key(head + struct.pack(f"={len(syms)}I", *syms), len(syms), b"")
+
+
+def test_a_key_is_read_through_its_type_and_group() -> None:
+    from dictate.x11 import _Type
+
+    shift, lock, mod5 = 1, 2, 0x80
+    types = [
+        _Type(0, ()),  # ONE_LEVEL
+        _Type(shift, ((shift, 1),)),  # TWO_LEVEL
+        _Type(shift | lock, ((shift, 1), (lock, 1))),  # ALPHABETIC
+        _Type(shift | mod5, ((shift, 1), (mod5, 2), (shift | mod5, 3))),  # FOUR_LEVEL
+    ]
+    # us,de: group 1 is "y Y", group 2 is "z Z ← ¥" (FOUR_LEVEL).
+    key = xkb_key((ALPHABETIC, 3), 2, 4, [ord("y"), ord("Y"), 0, 0, ord("z"), ord("Z"), 0x8FB, 0xA5])
+    assert key.keysym(types, 0, 0) == ord("y")
+    assert key.keysym(types, 0, shift | 0x10) == ord("Y")  # Num Lock (Mod2) is not looked at
+    assert key.keysym(types, 1, shift) == ord("Z")
+    assert key.keysym(types, 1, mod5) == 0x8FB
+    assert key.keysym(types, 3, 0) == ord("z")  # out of range: wraps by default
+    clamped = xkb_key((1, 1), 2, 2, [ord("a"), ord("A"), ord("b"), ord("B")], info=0x40)
+    assert clamped.keysym(types, 3, 0) == ord("b")
+    redirected = xkb_key((1, 1), 2, 2, [ord("a"), ord("A"), ord("b"), ord("B")], info=0x80)
+    assert redirected.keysym(types, 2, shift) == ord("A")  # redirected into group 1
+    nothing = xkb_key((0,), 0, 0, [])
+    assert nothing.is_free and nothing.keysym(types, 0, 0) == 0
+    assert key.is_character and not xkb_key((0,), 1, 1, [0xFF1B]).is_character  # Escape
 
 
 def test_newlines_split_lines() -> None:

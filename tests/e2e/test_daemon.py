@@ -16,7 +16,7 @@ import soundfile as sf
 
 from tests.conftest import write_config
 from tests.rig import proc
-from tests.rig.display import ClipboardOwner, TkTarget, VirtualDisplay, XtermTarget
+from tests.rig.display import ClipboardOwner, TkTarget, VirtualDisplay, XtermTarget, XtestKeymap
 from tests.rig.server import Reply, TranscriptionServer
 from tests.rig.sound import VirtualMic, concat_clips
 
@@ -257,6 +257,7 @@ def test_unicode_arrives_exactly(
     home: Path,
     server: TranscriptionServer,
     start_daemon: Callable[..., Daemon],
+    xdisplay: VirtualDisplay,
     tk_window: TkTarget,
     vmic: VirtualMic,
     clip: Callable[[str], Path],
@@ -269,6 +270,13 @@ def test_unicode_arrives_exactly(
     vmic.play(clip(PHRASE))
     daemon.ctl("stop")
     assert tk_window.wait_for(UNICODE + " ") == UNICODE + " "
+    code, _, err = daemon.stop()  # SIGTERM right after typing
+    assert code == 0, err
+    keymap = XtestKeymap(xdisplay)
+    try:
+        assert keymap.differences() == {}  # the keys borrowed for typing are back
+    finally:
+        keymap.close()
 
 
 def test_paste_restores_the_clipboard(

@@ -3,20 +3,26 @@ clipboard holds afterwards. No timing is asserted here; bench/output_speed.py me
 
 from __future__ import annotations
 
+import queue
 import random
 import struct
 import subprocess
 import sys
+import threading
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
 import pytest
+from Xlib.protocol import rq
 
 from dictate.config import OutputConfig
+from dictate.keymap import keysym_for
 from dictate.output import X11Paste, XTestTyping, choose_output, close_output
 from dictate.textproc import process
 from tests.rig.corpus import CORPUS
-from tests.rig.display import ClipboardOwner, TkTarget, VirtualDisplay, XtermTarget
+from tests.rig.display import ClipboardOwner, TkTarget, VirtualDisplay, XtermTarget, XtestKeymap
 
 pytestmark = pytest.mark.rig
 
@@ -151,6 +157,7 @@ print(stolen)
 
 def test_keymap_is_put_back_after_typing(tk_window: TkTarget, typing: XTestTyping) -> None:
     keyboard = typing.keyboard()
+    keyboard.restore_after = 600.0  # hold the borrowed keys until restore() below
     count = keyboard.max_kc - keyboard.min_kc + 1
     before = keyboard.xkb.read_keys(keyboard.xtest_device, keyboard.min_kc, count)
     core_before = keyboard.d.get_keyboard_mapping(keyboard.min_kc, count)
@@ -161,6 +168,235 @@ def test_keymap_is_put_back_after_typing(tk_window: TkTarget, typing: XTestTypin
     assert keyboard.xkb.read_keys(keyboard.xtest_device, keyboard.min_kc, count) == before
     assert keyboard.xkb.read_keys(keyboard.source_device, keyboard.min_kc, count) == before
     assert keyboard.d.get_keyboard_mapping(keyboard.min_kc, count) == core_before
+
+
+def test_borrowed_keys_go_back_by_themselves(
+    tk_window: TkTarget, xdisplay: VirtualDisplay, typing: XTestTyping
+) -> None:
+    keymap = XtestKeymap(xdisplay)
+    try:
+        typing.deliver(RICH)
+        assert tk_window.wait_for(RICH) == RICH
+        deadline = time.monotonic() + 20
+        while keymap.differences() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert keymap.differences() == {}
+    finally:
+        keymap.close()
+
+
+def test_plain_text_leaves_the_keymap_alone(tk_window: TkTarget, xdisplay: VirtualDisplay, typing: XTestTyping) -> None:
+    # Characters of the layout are typed with their own keys: nothing to bind, nothing to put back.
+    keymap = XtestKeymap(xdisplay)
+    writes = spy_on_keymap_writes(typing)
+    try:
+        typing.deliver(ASCII_TEXT)
+        assert tk_window.wait_for(ASCII_TEXT) == ASCII_TEXT
+        assert writes == []
+        assert keymap.differences() == {}
+    finally:
+        keymap.close()
+
+
+# ---- only keys without symbols are borrowed ----------------------------------------------------------
+
+ASCII_TEXT = "Hello from the test server. Plain ASCII: (1 + 2) * 3 = 9; [x] {y} <z> ~`'\"|?"
+# Characters off the US layout, interleaved with characters on it.
+RICH = "Grüße aus Köln — “quotes”, 你好世界, émoji 😀 🇩🇪, ½ ≠ ∞ ✓ and ASCII."
+
+
+def spy_on_keymap_writes(typing: XTestTyping) -> list[list[Any]]:
+    """Every keymap the keyboard writes on the XTEST device from now on."""
+    keyboard = typing.keyboard()
+    writes: list[list[Any]] = []
+    write = keyboard.xkb.write_keys
+
+    def recording(device: int, first: int, keys: Sequence[Any], min_kc: int, max_kc: int) -> None:
+        writes.append(list(keys))
+        write(device, first, keys, min_kc, max_kc)
+
+    keyboard.xkb.write_keys = recording  # type: ignore[method-assign]
+    return writes
+
+
+def test_more_characters_than_free_keys_arrive_exactly(
+    tk_window: TkTarget, xdisplay: VirtualDisplay, typing: XTestTyping
+) -> None:
+    keymap = XtestKeymap(xdisplay)
+    source = keymap.source()
+    keymap.close()
+    free = [code for code, key in enumerate(source, keymap.first) if key.is_free]
+    assert free, "the default keymap has keys without symbols"
+    # Three characters off the layout per free key (each key takes two, with Shift), between layout ones.
+    text = "".join(chr(0x4E00 + 37 * index) + " ,."[index % 3] for index in range(3 * len(free)))
+    writes = spy_on_keymap_writes(typing)
+    typing.deliver(text)
+    assert tk_window.wait_for(text) == text
+    typing.keyboard().restore()
+    assert len(writes) >= 3  # two batches, then the restore
+    for keys in writes:
+        changed = {code for code, (old, new) in enumerate(zip(source, keys, strict=True), keymap.first) if old != new}
+        assert changed <= set(free)
+
+
+TYPIST = """
+import sys, time
+from dictate.x11 import XKeyboard
+keyboard = XKeyboard(restore_after=600)  # keeps the borrowed keys until it is killed
+keyboard.type(sys.stdin.read())
+print("typed", flush=True)
+time.sleep(600)
+"""
+
+LISTENER = """
+import sys
+from pynput import keyboard
+with keyboard.Listener(on_press=lambda key: print(key, flush=True)) as listener:
+    listener.wait()
+    print("ready", flush=True)
+    sys.stdin.read()
+"""
+
+
+class Lines:
+    """The lines a child process prints, as they come."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.put(line.strip())
+
+    def next(self, timeout: float = 10) -> str:
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            return "(nothing within the timeout)"
+
+
+# Enough characters off the layout (253) that the keys without symbols must be rebound several times;
+# before only those were borrowed, this text took Escape, Tab and the F-keys too.
+@pytest.mark.parametrize("text", ["Hello from the test server. ", CORPUS], ids=["layout-only", "corpus"])
+def test_a_typist_killed_before_restoring_leaves_the_keyboard_usable(
+    tk_window: TkTarget, xdisplay: VirtualDisplay, text: str
+) -> None:
+    keymap = XtestKeymap(xdisplay)
+    typist = subprocess.Popen([sys.executable, "-c", TYPIST], env=xdisplay.run_env(), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    listener: subprocess.Popen[str] | None = None
+    assert typist.stdin is not None and typist.stdout is not None
+    try:
+        typist.stdin.write(text)
+        typist.stdin.close()
+        assert Lines(typist.stdout).next() == "typed"
+        assert tk_window.wait_for(text) == text
+        left = keymap.differences()
+        assert bool(left) == (text == CORPUS)  # killed while the keys it borrowed are still bound
+        assert all(key.is_free for key in left.values())  # and it borrowed only keys without symbols
+        time.sleep(0.3)
+        typist.kill()
+        typist.wait(10)
+
+        # The daemon's hotkey and cancel key are read by a pynput Listener from keys sent through XTEST.
+        listener = subprocess.Popen([sys.executable, "-c", LISTENER], env=xdisplay.run_env(),
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert listener.stdout is not None
+        heard = Lines(listener.stdout)
+        assert heard.next(20) == "ready"
+        xdisplay.xdotool("key", "Escape", "Tab", "F9")
+        assert [heard.next() for _ in range(3)] == ["Key.esc", "Key.tab", "Key.f9"]
+
+        tk_window.clear()
+        tk_window.activate()
+        xdisplay.xdotool("type", "--", ASCII_TEXT)
+        assert tk_window.wait_for(ASCII_TEXT) == ASCII_TEXT
+    finally:
+        typist.kill()
+        typist.wait(10)
+        if listener is not None:
+            assert listener.stdin is not None
+            listener.stdin.close()
+            try:
+                listener.wait(10)
+            except subprocess.TimeoutExpired:
+                listener.kill()
+        keymap.put_back()
+        keymap.close()
+
+
+EXITING_TYPIST = """
+import sys
+from dictate.x11 import XKeyboard
+XKeyboard(restore_after=600).type(sys.stdin.read())
+"""
+
+
+def test_borrowed_keys_go_back_when_the_typist_exits(tk_window: TkTarget, xdisplay: VirtualDisplay) -> None:
+    done = subprocess.run([sys.executable, "-c", EXITING_TYPIST], env=xdisplay.run_env(), input=RICH, text=True,
+                          capture_output=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert tk_window.wait_for(RICH) == RICH
+    keymap = XtestKeymap(xdisplay)
+    try:
+        assert keymap.differences() == {}
+    finally:
+        keymap.close()
+
+
+# ---- characters typed in place under other layouts ----------------------------------------------------
+
+
+class _LockGroup(rq.Request):
+    _request = rq.Struct(
+        rq.Card8("opcode"), rq.Opcode(5), rq.RequestLength(), rq.Card16("device"), rq.Card8("affect_locks"),
+        rq.Card8("locks"), rq.Bool("lock_group"), rq.Card8("group"), rq.Pad(6),
+    )  # fmt: skip
+
+
+def lock_group(xdisplay: VirtualDisplay, group: int) -> None:
+    """Lock the keyboard group, as a layout switcher does (XkbLatchLockState)."""
+    from dictate.x11 import _USE_CORE_KBD, _Xkb, open_display
+
+    d = open_display(xdisplay.name)
+    try:
+        xkb = _Xkb(d)
+        _LockGroup(display=d.display, opcode=xkb.opcode, device=_USE_CORE_KBD, affect_locks=0, locks=0,
+                   lock_group=True, group=group)  # fmt: skip
+        d.sync()
+    finally:
+        d.close()
+
+
+@pytest.fixture
+def us_and_german_layouts(xdisplay: VirtualDisplay) -> Iterator[None]:
+    """The layouts us and de, with de (the second group) active and Num Lock on."""
+    subprocess.run(["setxkbmap", "-layout", "us,de"], env=xdisplay.run_env(), check=True)
+    lock_group(xdisplay, 1)
+    xdisplay.xdotool("key", "Num_Lock")
+    try:
+        yield
+    finally:
+        xdisplay.xdotool("key", "Num_Lock")
+        lock_group(xdisplay, 0)
+        subprocess.run(["setxkbmap", "-layout", "us"], env=xdisplay.run_env(), check=True)
+
+
+def test_layout_keys_are_read_in_the_active_group(
+    us_and_german_layouts: None, tk_window: TkTarget, xdisplay: VirtualDisplay, typing: XTestTyping
+) -> None:
+    # German: y and z swapped, umlauts and ß on their own keys, @ € { } | only with AltGr (so bound).
+    text = "Zürich, Größe: yz ZY äöüß ÄÖÜ — @ € {x} | 7 / 8 = 0,875 ✓"
+    keymap = XtestKeymap(xdisplay)
+    source = keymap.source()
+    keymap.close()
+    writes = spy_on_keymap_writes(typing)
+    typing.deliver(text)
+    assert tk_window.wait_for(text) == text
+    bound = {sym for keys in writes for old, new in zip(source, keys, strict=True) if old != new for sym in new.keysyms}
+    assert {keysym_for(c) for c in "@€{}|"} <= bound
+    assert not bound & {keysym_for(c) for c in "äöüßÄÖÜyzZY"}  # typed with the layout's own keys
 
 
 # ---- pasting ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from tests.rig.sound import RigUnavailable, missing_tools
 
@@ -328,3 +329,34 @@ def clear_selections(display: VirtualDisplay) -> None:
         owner = ClipboardOwner(display, b"-", selection=selection)
         owner.stop()
     _wait_for(lambda: display.read_clipboard() is None, 10, "the clipboard to empty")
+
+
+class XtestKeymap:
+    """The XTEST keyboard's keymap next to the physical keyboard's, read through dictate.x11."""
+
+    def __init__(self, display: VirtualDisplay) -> None:
+        from dictate.x11 import XKeyboard
+
+        self.keyboard = XKeyboard(display.name)
+        self.first = self.keyboard.min_kc
+        self.count = self.keyboard.max_kc - self.keyboard.min_kc + 1
+
+    def source(self) -> list[Any]:
+        return self.keyboard.xkb.read_keys(self.keyboard.source_device, self.first, self.count)[0]
+
+    def xtest(self) -> list[Any]:
+        return self.keyboard.xkb.read_keys(self.keyboard.xtest_device, self.first, self.count)[0]
+
+    def differences(self) -> dict[int, Any]:
+        """keycode -> the physical keyboard's key, wherever the XTEST keyboard carries something else."""
+        pairs = enumerate(zip(self.source(), self.xtest(), strict=True), self.first)
+        return {code: source for code, (source, xtest) in pairs if source != xtest}
+
+    def put_back(self) -> None:
+        """Give the XTEST keyboard the physical keyboard's keys (what a killed typist may not have done)."""
+        xkb = self.keyboard.xkb
+        xkb.write_keys(self.keyboard.xtest_device, self.first, self.source(), self.first, self.keyboard.max_kc)
+        self.keyboard.d.sync()
+
+    def close(self) -> None:
+        self.keyboard.close()
