@@ -9,6 +9,7 @@ later. This module decides the strokes and the bindings; dictate.x11 talks to th
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -67,27 +68,35 @@ def plan_batches(text: str, keycodes: Sequence[int], layout: Layout | None = Non
 
     Every keysym to bind gets its own keycode while there are enough; beyond that a keycode carries a
     second keysym reached with Shift. A text with more such characters than two per keycode is cut
-    into consecutive batches, each typed after its own keymap change. `keycodes` must not hold a key
-    the layout strokes use.
+    into consecutive batches, each typed after its own keymap change. Each change waits until the
+    keys of the batch before it have been read, and nothing waits for the last batch: the cuts are
+    made from the end, so that the last batch is as long as it can be. `keycodes` must not hold a
+    key the layout strokes use.
     """
     layout = layout or {}
     assert not {code for code, _ in layout.values()} & set(keycodes), "a layout key cannot be borrowed"
     capacity = 2 * len(keycodes)
-    batches: list[KeymapBatch] = []
-    segment: list[int] = []
-    distinct: dict[int, None] = {}
-    for char in text:
-        sym = keysym_for(char)
-        if sym not in layout and sym not in distinct:
-            if not capacity:
-                raise ValueError(f"no keycodes to bind {char!r} to")
-            if len(distinct) == capacity:
-                batches.append(_bind(segment, list(distinct), keycodes, layout))
-                segment, distinct = [], {}
-            distinct[sym] = None
-        segment.append(sym)
-    if segment:
-        batches.append(_bind(segment, list(distinct), keycodes, layout))
+    syms = [keysym_for(char) for char in text]
+    cuts = [len(syms)]
+    distinct: set[int] = set()
+    for index in range(len(syms) - 1, -1, -1):
+        sym = syms[index]
+        if sym in layout or sym in distinct:
+            continue
+        if not capacity:
+            raise ValueError(f"no keycodes to bind {text[index]!r} to")
+        if len(distinct) == capacity:
+            cuts.append(index + 1)
+            distinct = set()
+        distinct.add(sym)
+    cuts.append(0)
+    cuts.reverse()
+    batches = []
+    for start, end in itertools.pairwise(cuts):
+        segment = syms[start:end]
+        if segment:
+            bound = [sym for sym in dict.fromkeys(segment) if sym not in layout]
+            batches.append(_bind(segment, bound, keycodes, layout))
     return batches
 
 

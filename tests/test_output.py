@@ -159,16 +159,18 @@ def test_shift_gives_a_second_character_per_keycode() -> None:
 
 def test_text_with_more_characters_than_keys_is_split_into_runs() -> None:
     keycodes = [30, 31]
-    text = "abcd" + "efgh" + "ab\n"
+    text = "abc" + "defg" + "hab\n"
     batches = plan_batches(text, keycodes)
-    assert [len({s for syms in b.keys.values() for s in syms}) for b in batches] == [4, 4, 3]
+    assert [len({s for syms in b.keys.values() for s in syms}) for b in batches] == [3, 4, 4]
     assert decode(batches, keycodes) == text
 
 
-def test_runs_cut_only_where_a_new_character_would_not_fit() -> None:
+def test_runs_are_cut_from_the_end_so_the_last_is_the_longest() -> None:
+    # Nothing waits for the last batch to be read; every earlier one delays the change after it.
     keycodes = [40]
-    batches = plan_batches("aabba" + "c", keycodes)
-    assert [len(b.strokes) for b in batches] == [5, 1]
+    batches = plan_batches("c" + "aabbaabba", keycodes)
+    assert [len(b.strokes) for b in batches] == [1, 9]
+    assert len(plan_batches("aabbaabba" + "c", keycodes)) == 2
 
 
 def test_planning_the_corpus_round_trips() -> None:
