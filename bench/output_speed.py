@@ -10,8 +10,9 @@ key (slow on a long line), with a bare insert, so it measures delivery rather th
 stock widget. Warm means the output object (its X connection) was already open, as in the daemon;
 cold starts a new Python process per delivery, as a one-shot command would. --slow adds the
 approaches that take many seconds (xdotool with its default 12 ms delay, per-character remapping).
-A second table types shorter, usual dictations (English, German and French, Russian) next to the
-corpus with XTEST: characters on the layout need no keymap change, the others 1 per 38 distinct.
+A second table types shorter, usual dictations (English, German and French, Russian, Chinese) next
+to the corpus with XTEST: characters on the layout need no keymap change, and only a text with more
+characters off the layout than the keys it may borrow can hold needs more than one.
 Needs: Xvfb, openbox, xdotool, xclip, xterm (the test rig) and optionally tmux.
 """
 
@@ -220,11 +221,14 @@ def cold(display: VirtualDisplay, method: str) -> Callable[[str], None]:
 
 
 # Typical dictations next to the corpus: what is on the layout is typed in place; only the rest is bound,
-# 38 characters per keymap change on the default map's 19 keys without symbols.
+# to the default map's 19 keys without symbols (38 characters), then to character keys the text does not
+# use; only beyond that is a text typed in batches, each after its own keymap change.
 TEXTS = {
     "English": "Let's meet at 3 pm on Friday (room 2B) to review the budget: travel, hardware & licences. " * 4,
     "German, French": "Grüße aus Köln! Das Café „Zur Börse“ öffnet um 9 Uhr — très bien, à bientôt, ça va? " * 4,
     "Russian": "Привет! Это обычный текст на русском языке, напечатанный через XTEST без ошибок. " * 4,
+    "Chinese": "今天下午三点我们在二楼会议室开会，讨论明年的预算、出差安排和新电脑的采购。请大家提前准备好各自部门的"
+    "数据，并在周五之前把报告发给我。如果有任何问题，可以随时打电话或者发邮件联系。谢谢！",
     "corpus": CORPUS,
 }
 

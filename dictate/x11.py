@@ -11,15 +11,18 @@ SetMap covering the whole keycode range, on the XTEST keyboard only: the physica
 own map, so a key the user presses is still read right, and the server switches the core keymap back
 on its own when they do.
 
-Only keys without any symbol are borrowed (19 on the default evdev map), two keysyms each with Shift;
-a text that needs more is typed in batches, each after its own keymap change. A key that has a symbol
-is never taken from the XTEST keyboard while one without is left: a process killed before it restores
-leaves its bindings behind, and Escape, Tab or an F-key missing from the XTEST keyboard would be
-missed by every client that uses XTEST (xdotool, scripts, the daemon's own cancel key); a key without
-symbols is missed by nobody. Keys that another client grabbed are neither borrowed nor pressed, or the
-grabber would receive the characters. The borrowed keys are restored from the physical keyboard's map
-as soon as the target has surely read the events (the restore itself is a keymap change), and at exit;
-whatever a killed process left on the XTEST keyboard is put back by the next run that types.
+Keys without any symbol are borrowed first (19 on the default evdev map), two keysyms each with
+Shift. A text that needs more also borrows keys that only type characters (not Space), those typing
+nothing of the text first: a keymap change in the middle of a text is exact only if the target has read every
+key typed before it, which a target that stalls for a moment has not. Only when even that is not
+enough is the text typed in batches, each after its own keymap change. Keys with any other symbol
+(Escape, Return, Tab, BackSpace, arrows, F-keys, keypad, modifiers, locks, media keys) are never
+borrowed: a process killed before it restores leaves its bindings behind, and such a key missing from
+the XTEST keyboard would be missed by every client that uses XTEST (xdotool, scripts, the daemon's own
+cancel key). Keys that another client grabbed are neither borrowed nor pressed, or the grabber would
+receive the characters. The borrowed keys are restored from the physical keyboard's map once the
+target has surely read the events (the restore itself is a keymap change), and at exit; whatever a
+killed process left on the XTEST keyboard is put back by the next run that types.
 
 Selections. `read_selection` copies every target a selection offers (INCR included) so a paste can put
 the user's clipboard back exactly; `SelectionServer` serves contents (INCR for large ones) and reports
@@ -56,14 +59,15 @@ from dictate.keymap import KeymapBatch, is_character_keysym, keysym_for, plan_ba
 # a client looks a key up in the keymap it holds when it reads the event, and re-reads the keymap as
 # soon as it learns of a change. Nothing tells us when a client is done, so changes wait this long
 # plus this much per key event sent before (Tk's Text widget reads about 3 keys per millisecond here).
-# Only texts with more characters off the layout than twice the keys without symbols need a second change.
+# Only texts with more characters off the layout than the borrowable keys hold need a second change.
 REMAP_PAUSE = 0.05
 SECONDS_PER_EVENT = 0.001
 # How long to wait for modifier keys still held (the hotkey) before releasing them ourselves.
 RELEASE_WAIT = 0.5
-# The borrowed keys are restored as soon as a keymap change may be made (the pause above after the last
-# key event), plus this much quiet.
-RESTORE_AFTER = 0.0
+# The borrowed keys are restored this long after a keymap change may be made (the pause above after the
+# last key event). The margin is for a target that stalls: it would read the keys typed after the
+# restore and lose every character bound for them (with a 1 s stall, all of them without the margin).
+RESTORE_AFTER = 1.0
 GRAB_PROBE_TTL = 30.0
 # After any keymap change, window managers and hotkey daemons drop their key grabs and grab again by
 # keysym. Grabs are only looked at once they have had this long to settle, or a key they are about
@@ -87,6 +91,7 @@ _KEY_SYMS = 1 << 1
 _KEY_ACTIONS = 1 << 4
 _KEY_BEHAVIORS = 1 << 5
 _USE_CORE_KBD = 0x100
+_SPACE = 0x20
 _TWO_LEVEL = 1  # canonical key type indices (fixed by the XKB protocol)
 _ONE_LEVEL = 0
 
@@ -319,7 +324,7 @@ class _Raw:
 
 class XKeyboard:
     """Types text exactly through XTEST: characters of the layout with their own keys, the others by
-    binding their keysyms to keys without symbols on the XTEST keyboard for the occasion."""
+    binding their keysyms on the XTEST keyboard for the occasion, to keys without symbols first."""
 
     def __init__(
         self,
@@ -385,7 +390,7 @@ class XKeyboard:
                 raise DictateError(f"no keycode for a modifier in {'+'.join(keysym_names)}")
             if not codes[-1]:
                 original, behaviors = self._read_original()
-                spare = self._spare_keycodes(original, self._usable_keycodes(behaviors), set(), 1)
+                spare = self._borrow(original, self._usable_keycodes(behaviors), {}, [syms[-1]])
                 if not spare:
                     raise DictateError(f"no free keycode to press {keysym_names[-1]} with")
                 self._bind(original, {spare[0]: (syms[-1],)})
@@ -449,22 +454,22 @@ class XKeyboard:
         return (self._original if self._original is not None else keys), behaviors
 
     def _plan(self, text: str, original: list[_Key], behaviors: set[int]) -> list[KeymapBatch]:
-        """The batches that type `text`: layout characters in place, the others bound to spare keys."""
+        """The batches that type `text`: layout characters in place, the others bound to borrowed keys."""
         usable = self._usable_keycodes(behaviors)
-        layout = self._layout(original, usable)
-        needed = {keysym_for(char) for char in text}
-        missing = needed - layout.keys()
-        spare: list[int] = []
-        if missing:
-            in_use = {layout[sym][0] for sym in needed & layout.keys()}
-            spare = self._spare_keycodes(original, usable, in_use, (len(missing) + 1) // 2)
-            if not spare:
-                raise DictateError("no free keycode to type with (all keys are grabbed or held)")
-            layout = {sym: place for sym, place in layout.items() if place[0] not in spare}
-        return plan_batches(text, spare, layout)
+        places = self._places(original, usable)
+        needed = dict.fromkeys(keysym_for(char) for char in text)
+        borrowed = self._borrow(original, usable, places, needed)
+        layout: dict[int, tuple[int, bool]] = {}
+        for sym, spots in places.items():
+            spot = next((spot for spot in spots if spot[0] not in borrowed), None)
+            if spot is not None:
+                layout[sym] = spot
+        if not borrowed and any(sym not in layout for sym in needed):
+            raise DictateError("no free keycode to type with (all keys are grabbed or held)")
+        return plan_batches(text, borrowed, layout)
 
-    def _layout(self, original: Sequence[_Key], usable: Iterable[int]) -> dict[int, tuple[int, bool]]:
-        """keysym -> (keycode, with Shift) for what the layout types on keys we may press, unshifted first.
+    def _places(self, original: Sequence[_Key], usable: Iterable[int]) -> dict[int, list[tuple[int, bool]]]:
+        """keysym -> every (keycode, with Shift) that types it among the keys we may press, unshifted first.
 
         The level a key gives is worked out as clients do it, from the key's type for the current
         group and the locked modifiers (Num Lock); Caps Lock is off while we type. Keys with actions are
@@ -474,30 +479,63 @@ class XKeyboard:
         mods = locked & ~X.LockMask
         types = self.xkb.read_types(self.xtest_device)
         keys = [(code, original[code - self.min_kc]) for code in usable]
-        layout: dict[int, tuple[int, bool]] = {}
+        places: dict[int, list[tuple[int, bool]]] = {}
         for shifted in (False, True):
             for code, key in keys:
                 if key.has_actions:
                     continue
                 sym = key.keysym(types, group, mods | (X.ShiftMask if shifted else 0))
-                if sym and sym not in layout:
-                    layout[sym] = (code, shifted)
-        return layout
+                if sym and (code, False) not in places.get(sym, ()):
+                    places.setdefault(sym, []).append((code, shifted))
+        return places
 
-    def _spare_keycodes(
-        self, original: Sequence[_Key], usable: Sequence[int], in_use: set[int], want: int
+    def _borrow(
+        self,
+        original: Sequence[_Key],
+        usable: Sequence[int],
+        places: Mapping[int, Sequence[tuple[int, bool]]],
+        needed: Iterable[int],
     ) -> list[int]:
-        """Keycodes to bind keysyms to: the keys without symbols, highest first (xdotool takes its scratch
-        key from the lowest). Should none be left, `want` keys that only type characters, those the text
-        does not type in place (`in_use`) first. Keys with any other symbol are never borrowed: a process
-        killed before it restores leaves its bindings behind, and Escape, Return or an F-key gone from
-        the XTEST keyboard would break every other user of XTEST."""
-        free = [code for code in usable if original[code - self.min_kc].is_free]
-        if free:
-            return sorted(free, reverse=True)
-        characters = [code for code in usable if original[code - self.min_kc].is_character]
-        characters.sort(key=lambda code: code in in_use)
-        return characters[: max(want, 1)]
+        """The keycodes to bind the keysyms off the layout to, two per key with Shift.
+
+        Keys without symbols, highest first (xdotool takes its scratch key from the lowest). When they
+        are too few, keys that only type characters are borrowed too, rather than changing the keymap
+        in the middle of the text (a target that stalls reads keys typed before a change with the keymap
+        after it): first those typing nothing of the text, then those typing one of its characters. The
+        lowest key without symbols is then left alone, so that xdotool and the like can still bind what
+        they need. Keys with any other symbol are never borrowed, nor Space, which shortcuts use: a
+        process killed before it restores leaves its bindings behind, and Escape, Return or an F-key
+        gone from the XTEST keyboard would break every other user of XTEST.
+        """
+        free = sorted((code for code in usable if original[code - self.min_kc].is_free), reverse=True)
+        needed = list(needed)
+        off_layout = sum(1 for sym in needed if sym not in places)
+        if off_layout <= 2 * len(free):
+            return free
+        borrowed = free[:-1]
+        taken = set(borrowed)
+        provides: dict[int, set[int]] = {}  # key -> the text's keysyms it types
+        for sym in needed:
+            for code, _ in places.get(sym, ()):
+                provides.setdefault(code, set()).add(sym)
+
+        def cost(code: int) -> int:
+            """How many of the text's keysyms no other key left would type, were `code` borrowed."""
+            return sum(all(c in taken or c == code for c, _ in places[sym]) for sym in provides.get(code, ()))
+
+        keys = ((code, original[code - self.min_kc]) for code in usable)
+        candidates = [code for code, key in keys if key.is_character and _SPACE not in key.keysyms]
+        short = off_layout - 2 * len(borrowed)
+        while short > 0 and candidates:
+            code = min(candidates, key=cost)
+            price = cost(code)
+            if price >= 2:
+                break
+            candidates.remove(code)
+            borrowed.append(code)
+            taken.add(code)
+            short -= 2 - price
+        return borrowed
 
     def _bind(self, original: list[_Key], keys: Mapping[int, tuple[int, ...]]) -> None:
         """Make the XTEST keyboard carry the original keys plus `keys`, once the keys typed before have
