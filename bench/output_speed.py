@@ -254,6 +254,7 @@ def typing_by_text(
             exact = "yes" if not worst else f"no ({worst} wrong or lost)"
             rows.append(f"| {name} | {len(text)} | {off_layout} | {label} | {exact} | {seconds * 1000:,.0f} |")
             print(f"  {rows[-1]}", file=sys.stderr)
+    typing.keyboard().restore()  # the approaches after this read the keymap as they start
     return rows
 
 
