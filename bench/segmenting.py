@@ -6,7 +6,7 @@ blocks as a microphone delivers it. Ground truth for word boundaries is pocketsp
 segmentation of the whole clean recording: a cut inside a word's [start, end] is a bad cut.
 
 The main table adds white noise at two SNRs and recognizes the parts; a sweep then counts bad cuts
-over more noise levels and draws, at the recording's own level and turned up to a hot input.
+over more noise levels and draws, at a quiet input level, the recording's own, and a hot one.
 
     python -m bench.segmenting
 """
@@ -33,7 +33,8 @@ MIN_PART_SECONDS = 4.0
 NOISE_SNR_DB = (20.0, 10.0)  # with recognition
 SWEEP_SNR_DB = (20.0, 15.0, 10.0, 5.0)  # cuts only, several noise draws each
 SWEEP_SEEDS = 5
-HOT_PEAK_DBFS = -1.0  # the sweep again with the input turned up until its peak is here
+QUIET_GAIN_DB = -12.0  # the sweep again with the input turned down by this much,
+HOT_PEAK_DBFS = -1.0  # and turned up until its peak is here
 TIMING_REPEATS = 3
 FLITE_GAPS = (0.35, 0.8, 0.5, 1.0, 0.65)  # seconds between flite sentences when they stand in
 
@@ -224,11 +225,18 @@ def _cell(runs: list[list[float]], words: Words) -> str:
     return f"{bad}/{total}, {_ms(min(margins, default=None))}"
 
 
+def _scaled(samples: np.ndarray, gain: float) -> np.ndarray:
+    return np.clip(np.round(samples * gain), -32768, 32767).astype(np.int16)
+
+
 def _sweep_table(clean: np.ndarray, words: Words) -> str:
     headers = ["input level", "detector", "clean", *(f"{snr:g} dB SNR" for snr in SWEEP_SNR_DB)]
     peak_gain = 10 ** (HOT_PEAK_DBFS / 20) * 32767 / max(1, int(np.max(np.abs(clean.astype(np.int32)))))
-    hot = np.clip(np.round(clean * peak_gain), -32768, 32767).astype(np.int16)
-    levels = [("as recorded", clean), (f"peak at {HOT_PEAK_DBFS:g} dBFS ({20 * np.log10(peak_gain):+.1f} dB)", hot)]
+    levels = [
+        (f"{QUIET_GAIN_DB:+g} dB (quiet input)", _scaled(clean, 10 ** (QUIET_GAIN_DB / 20))),
+        ("as recorded", clean),
+        (f"peak at {HOT_PEAK_DBFS:g} dBFS ({20 * np.log10(peak_gain):+.1f} dB)", _scaled(clean, peak_gain)),
+    ]
     rows = []
     for level, samples in levels:
         noisy = {
@@ -271,8 +279,9 @@ def run() -> str:
         "",
         f"Cuts inside words over {SWEEP_SEEDS} draws of the noise at each SNR (cuts only, no recognition):"
         " bad cuts / all cuts, then the worst cut's distance from a word edge in ms (− inside); 0/0 means"
-        " the detector heard speech throughout and never cut. The same with the input turned up until its"
-        f" peak is at {HOT_PEAK_DBFS:g} dBFS, the noise staying at the same SNR (so louder in absolute terms)."
+        " the detector heard speech throughout and never cut. The same with the input turned down by"
+        f" {-QUIET_GAIN_DB:g} dB and turned up until its peak is at {HOT_PEAK_DBFS:g} dBFS, the noise following"
+        " at the same SNR (so quieter or louder in absolute terms)."
         " The energy rows with another margin are dictate's FrameGate with SPEECH_OVER_FLOOR_DB changed from"
         " 15 dB, for comparison; white noise is steady, the easiest case for a floor tracker.",
         "",
