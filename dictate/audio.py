@@ -177,11 +177,47 @@ class FrameGate:
         return flags
 
 
+class VadGate:
+    """Classify 30 ms frames with WebRTC's voice activity detector (aggressiveness 1).
+
+    Chosen over FrameGate by measurement on real speech (docs/benchmarks.md): from clean audio down
+    to 10 dB SNR, at quiet, normal and hot input levels, it never cut inside a word, where the
+    energy gate cut inside words in 10 of 35 cuts already at 20 dB SNR.
+    """
+
+    RATES = (8000, 16000, 32000, 48000)
+    MODE = 1
+
+    def __init__(self, rate: int) -> None:
+        import webrtcvad
+
+        self.rate = rate
+        self.frame = int(rate * FRAME_SECONDS)
+        self._vad = webrtcvad.Vad(self.MODE)
+        self._pending = np.empty(0, dtype=np.int16)
+
+    def feed(self, block: np.ndarray) -> list[bool]:
+        data = np.concatenate([self._pending, block.reshape(-1).astype(np.int16, copy=False)])
+        whole = len(data) // self.frame * self.frame
+        self._pending = data[whole:]
+        return [self._vad.is_speech(data[i : i + self.frame].tobytes(), self.rate) for i in range(0, whole, self.frame)]
+
+
+def speech_gate(rate: int) -> FrameGate | VadGate:
+    """The best live speech detector available for this rate: WebRTC's VAD, else the energy gate."""
+    if rate in VadGate.RATES:
+        try:
+            return VadGate(rate)
+        except ImportError:  # webrtcvad-wheels has no wheel for this platform
+            pass
+    return FrameGate(rate)
+
+
 class SpeechTracker:
     """Follow a live stream: has speech started, and how long has it been quiet since?"""
 
     def __init__(self, rate: int) -> None:
-        self._gate = FrameGate(rate)
+        self._gate = speech_gate(rate)
         self.speech_seconds = 0.0
         self.silence_after_speech = 0.0
 
@@ -215,7 +251,7 @@ class PauseSplitter:
         self.rate = rate
         # Silence before the first word of a part beyond this is dropped (hands-free listening).
         self._max_lead = int(max_lead_seconds * rate) if max_lead_seconds is not None else None
-        self._gate = FrameGate(rate)
+        self._gate = speech_gate(rate)
         self._pause_frames = max(1, round(pause_seconds / FRAME_SECONDS))
         self._min_samples = int(min_part_seconds * rate)
         self._audio: list[np.ndarray] = []
@@ -298,15 +334,15 @@ def split_at_pauses(recording: Recording, max_seconds: float) -> list[Recording]
     return parts
 
 
-def encode_for_upload(recording: Recording, fmt: str, max_bytes: int) -> list[EncodedAudio]:
-    """Encode a recording as one file, or as several cut at pauses when one would exceed max_bytes."""
+def split_for_upload(recording: Recording, fmt: str, max_bytes: int) -> list[tuple[Recording, EncodedAudio]]:
+    """The recording, or parts of it cut at pauses, each encoded in `fmt` to at most max_bytes."""
     encoded = encode(recording, fmt)
     if len(encoded.data) <= max_bytes:
-        return [encoded]
+        return [(recording, encoded)]
     if recording.seconds < 1.0:
         raise DictateError(f"cannot fit audio into uploads of {max_bytes} bytes; raise [api] max_upload_mb", EXIT_USAGE)
     seconds = recording.seconds * 0.95 * max_bytes / len(encoded.data)
-    parts: list[EncodedAudio] = []
+    parts: list[tuple[Recording, EncodedAudio]] = []
     for part in split_at_pauses(recording, seconds):
-        parts.extend(encode_for_upload(part, fmt, max_bytes))  # a part still too large is cut again
+        parts.extend(split_for_upload(part, fmt, max_bytes))  # a part still too large is cut again
     return parts

@@ -83,48 +83,89 @@ _ONE_LEVEL = 0
 class _XkbUseExtension(rq.ReplyRequest):
     _request = rq.Struct(rq.Card8("opcode"), rq.Opcode(0), rq.RequestLength(), rq.Card16("major"), rq.Card16("minor"))
     _reply = rq.Struct(
-        rq.ReplyCode(), rq.Bool("supported"), rq.Card16("sequence_number"), rq.ReplyLength(),
-        rq.Card16("major"), rq.Card16("minor"), rq.Pad(20),
-    )  # fmt: skip
+        rq.ReplyCode(),
+        rq.Bool("supported"),
+        rq.Card16("sequence_number"),
+        rq.ReplyLength(),
+        rq.Card16("major"),
+        rq.Card16("minor"),
+        rq.Pad(20),
+    )
 
 
 class _XkbGetMap(rq.ReplyRequest):
     _request = rq.Struct(
-        rq.Card8("opcode"), rq.Opcode(8), rq.RequestLength(), rq.Card16("device"),
-        rq.Card16("full"), rq.Card16("partial"), rq.Pad(2),  # firstType, nTypes
-        rq.Card8("first_keysym"), rq.Card8("n_keysyms"), rq.Card8("first_key_act"), rq.Card8("n_key_acts"),
-        rq.Card8("first_key_behavior"), rq.Card8("n_key_behaviors"),
+        rq.Card8("opcode"),
+        rq.Opcode(8),
+        rq.RequestLength(),
+        rq.Card16("device"),
+        rq.Card16("full"),
+        rq.Card16("partial"),
+        rq.Pad(2),  # firstType, nTypes
+        rq.Card8("first_keysym"),
+        rq.Card8("n_keysyms"),
+        rq.Card8("first_key_act"),
+        rq.Card8("n_key_acts"),
+        rq.Card8("first_key_behavior"),
+        rq.Card8("n_key_behaviors"),
         rq.Pad(10),  # virtualMods, explicit, modmap, vmodmap ranges, pad
-    )  # fmt: skip
+    )
     _reply = rq.Struct(
-        rq.ReplyCode(), rq.Card8("device"), rq.Card16("sequence_number"), rq.ReplyLength(), rq.Pad(2),
-        rq.Card8("min_keycode"), rq.Card8("max_keycode"), rq.Card16("present"),
+        rq.ReplyCode(),
+        rq.Card8("device"),
+        rq.Card16("sequence_number"),
+        rq.ReplyLength(),
+        rq.Pad(2),
+        rq.Card8("min_keycode"),
+        rq.Card8("max_keycode"),
+        rq.Card16("present"),
         rq.Pad(3),  # firstType, nTypes, totalTypes
-        rq.Card8("first_keysym"), rq.Card16("total_syms"), rq.Card8("n_keysyms"),
-        rq.Card8("first_key_act"), rq.Card16("total_acts"), rq.Card8("n_key_acts"),
-        rq.Card8("first_key_behavior"), rq.Card8("n_key_behaviors"), rq.Card8("total_key_behaviors"),
+        rq.Card8("first_keysym"),
+        rq.Card16("total_syms"),
+        rq.Card8("n_keysyms"),
+        rq.Card8("first_key_act"),
+        rq.Card16("total_acts"),
+        rq.Card8("n_key_acts"),
+        rq.Card8("first_key_behavior"),
+        rq.Card8("n_key_behaviors"),
+        rq.Card8("total_key_behaviors"),
         rq.Pad(12),  # explicit, modmap, vmodmap counts, pad, virtualMods
         rq.Binary("body"),
-    )  # fmt: skip
+    )
 
 
 class _XkbSetMap(rq.Request):
     _request = rq.Struct(
-        rq.Card8("opcode"), rq.Opcode(9), rq.RequestLength(), rq.Card16("device"),
-        rq.Card16("present"), rq.Card16("flags"), rq.Card8("min_keycode"), rq.Card8("max_keycode"),
+        rq.Card8("opcode"),
+        rq.Opcode(9),
+        rq.RequestLength(),
+        rq.Card16("device"),
+        rq.Card16("present"),
+        rq.Card16("flags"),
+        rq.Card8("min_keycode"),
+        rq.Card8("max_keycode"),
         rq.Pad(2),  # firstType, nTypes
-        rq.Card8("first_keysym"), rq.Card8("n_keysyms"), rq.Card16("total_syms"),
-        rq.Card8("first_key_act"), rq.Card8("n_key_acts"), rq.Card16("total_acts"),
+        rq.Card8("first_keysym"),
+        rq.Card8("n_keysyms"),
+        rq.Card16("total_syms"),
+        rq.Card8("first_key_act"),
+        rq.Card8("n_key_acts"),
+        rq.Card16("total_acts"),
         rq.Pad(14),  # behaviors, explicit, modmap, vmodmap ranges, virtualMods
         rq.Binary("body"),
-    )  # fmt: skip
+    )
 
 
 class _XkbLatchLockState(rq.Request):
     _request = rq.Struct(
-        rq.Card8("opcode"), rq.Opcode(5), rq.RequestLength(), rq.Card16("device"),
-        rq.Card8("affect_locks"), rq.Card8("locks"), rq.Pad(8),
-    )  # fmt: skip
+        rq.Card8("opcode"),
+        rq.Opcode(5),
+        rq.RequestLength(),
+        rq.Card16("device"),
+        rq.Card8("affect_locks"),
+        rq.Card8("locks"),
+        rq.Pad(8),
+    )
 
 
 @dataclass(frozen=True)
@@ -176,11 +217,18 @@ class _Xkb:
     def read_keys(self, device: int, first: int, count: int) -> tuple[list[_Key], set[int]]:
         """The symbols and actions of keys first..first+count-1, and the keycodes with a behavior."""
         reply = _XkbGetMap(
-            display=self.d.display, opcode=self.opcode, device=device, full=0,
+            display=self.d.display,
+            opcode=self.opcode,
+            device=device,
+            full=0,
             partial=_KEY_SYMS | _KEY_ACTIONS | _KEY_BEHAVIORS,
-            first_keysym=first, n_keysyms=count, first_key_act=first, n_key_acts=count,
-            first_key_behavior=first, n_key_behaviors=count,
-        )  # fmt: skip
+            first_keysym=first,
+            n_keysyms=count,
+            first_key_act=first,
+            n_key_acts=count,
+            first_key_behavior=first,
+            n_key_behaviors=count,
+        )
         body, offset = bytes(reply.body), 0
         heads: list[tuple[bytes, int]] = []
         for _ in range(reply.n_keysyms):
@@ -202,17 +250,30 @@ class _Xkb:
         counts = bytes(len(key.actions) // 8 for key in keys)
         body = b"".join(key.symbols for key in keys) + _pad4(counts) + b"".join(key.actions for key in keys)
         _XkbSetMap(
-            display=self.d.display, opcode=self.opcode, device=device, present=_KEY_SYMS | _KEY_ACTIONS,
-            flags=0, min_keycode=min_kc, max_keycode=max_kc, first_keysym=first, n_keysyms=len(keys),
-            total_syms=sum(key.nsyms for key in keys), first_key_act=first, n_key_acts=len(keys),
-            total_acts=sum(counts), body=body,
-        )  # fmt: skip
+            display=self.d.display,
+            opcode=self.opcode,
+            device=device,
+            present=_KEY_SYMS | _KEY_ACTIONS,
+            flags=0,
+            min_keycode=min_kc,
+            max_keycode=max_kc,
+            first_keysym=first,
+            n_keysyms=len(keys),
+            total_syms=sum(key.nsyms for key in keys),
+            first_key_act=first,
+            n_key_acts=len(keys),
+            total_acts=sum(counts),
+            body=body,
+        )
 
     def set_locked(self, mask: int, locked: bool) -> None:
         _XkbLatchLockState(
-            display=self.d.display, opcode=self.opcode, device=_USE_CORE_KBD, affect_locks=mask,
+            display=self.d.display,
+            opcode=self.opcode,
+            device=_USE_CORE_KBD,
+            affect_locks=mask,
             locks=mask if locked else 0,
-        )  # fmt: skip
+        )
 
 
 # ---- typing --------------------------------------------------------------------------------------
@@ -842,9 +903,12 @@ class SelectionServer:
         else:
             answered = False
         notify = xevent.SelectionNotify(
-            time=ev.time, requestor=requestor_id, selection=ev.selection, target=ev.target,
+            time=ev.time,
+            requestor=requestor_id,
+            selection=ev.selection,
+            target=ev.target,
             property=prop if answered else X.NONE,
-        )  # fmt: skip
+        )
         requestor.send_event(notify, event_mask=0, onerror=catch)
         win.d.flush()
 
@@ -873,17 +937,24 @@ def _resource_id(value: Any) -> int:
 def hold_selections(display_name: str | None, selections: Mapping[str, Contents], timeout: float = 5.0) -> None:
     """Hand selection contents to a detached helper process that serves them after we are gone."""
     payload = {
-        name: {target: [kind, fmt, base64.b64encode(v).decode() if fmt == 8 else list(v)]
-               for target, (kind, fmt, v) in contents.items()}
+        name: {
+            target: [kind, fmt, base64.b64encode(v).decode() if fmt == 8 else list(v)]
+            for target, (kind, fmt, v) in contents.items()
+        }
         for name, contents in selections.items()
-    }  # fmt: skip
+    }
     env = dict(os.environ)
     if display_name:
         env["DISPLAY"] = display_name
     helper = subprocess.Popen(
-        [sys.executable, "-m", "dictate.x11", "hold"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, env=env, start_new_session=True, close_fds=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "dictate.x11", "hold"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+        close_fds=True,
+    )
     assert helper.stdin is not None and helper.stdout is not None
     try:
         helper.stdin.write(json.dumps(payload).encode())
@@ -901,10 +972,12 @@ def hold_selections(display_name: str | None, selections: Mapping[str, Contents]
 def _hold_main() -> int:
     payload = json.loads(sys.stdin.buffer.read())
     selections = {
-        name: {target: (kind, fmt, base64.b64decode(v) if fmt == 8 else tuple(v))
-               for target, (kind, fmt, v) in contents.items()}
+        name: {
+            target: (kind, fmt, base64.b64decode(v) if fmt == 8 else tuple(v))
+            for target, (kind, fmt, v) in contents.items()
+        }
         for name, contents in payload.items()
-    }  # fmt: skip
+    }
     server = SelectionServer(None, selections)
     taken = []
 
