@@ -253,7 +253,7 @@ class PauseSplitter:
         self._max_lead = int(max_lead_seconds * rate) if max_lead_seconds is not None else None
         self._gate = speech_gate(rate)
         self._pause_frames = max(1, round(pause_seconds / FRAME_SECONDS))
-        self._min_samples = int(min_part_seconds * rate)
+        self._min_samples = int(min_part_seconds * rate) if math.isfinite(min_part_seconds) else 2**62
         self._audio: list[np.ndarray] = []
         self._samples = 0  # in the current part, including frames not yet classified
         self._classified = 0  # samples of the current part already classified

@@ -167,6 +167,12 @@ class Daemon:
             log.error("%s", exc.message)
             self.cues.error(exc.message)
             return {"ok": False, "error": exc.message, "state": self.state}
+        except Exception as exc:  # a bug in one event must not end the daemon or lose its state
+            log.exception("unexpected error handling %s: %s", name, exc)
+            self.cues.error(str(exc))
+            if self._recorder is not None and self._splitter is None:
+                self._close_recorder()
+            return {"ok": False, "error": f"internal error: {exc}", "state": self.state}
         return {
             "ok": True,
             "state": self.state,

@@ -146,6 +146,15 @@ def test_pause_splitter_cuts_only_in_pauses_and_loses_nothing(block: int) -> Non
     assert len(parts[0]) / RATE >= 4.0
 
 
+def test_pause_splitter_that_never_cuts() -> None:
+    from dictate.audio import PauseSplitter
+
+    audio, _ = speech_with_pauses()
+    splitter = PauseSplitter(RATE, min_part_seconds=float("inf"))  # incremental transcription off
+    assert splitter.feed(audio) == []
+    np.testing.assert_array_equal(splitter.rest(), audio)
+
+
 def test_pause_splitter_does_not_cut_silence_only() -> None:
     from dictate.audio import PauseSplitter
 
