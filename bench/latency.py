@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from dictate import control
 from tests.rig import proc
 from tests.rig.display import TkTarget, VirtualDisplay
 from tests.rig.server import TranscriptionServer
@@ -90,9 +91,10 @@ class DaemonUnderTest:
         self.run.wait_for_stderr("ready", timeout=30)
 
     def ctl(self, action: str) -> None:
-        result = proc.run(["ctl", action], self.env)
-        if result.returncode:
-            raise RuntimeError(result.stderr)
+        """Send a control command from this process (a `dictate ctl` process would add its start-up)."""
+        reply = control.send(action, Path(self.env["XDG_RUNTIME_DIR"]) / "dictate.sock")
+        if not reply.get("ok"):
+            raise RuntimeError(f"{action}: {reply}; daemon stderr: {''.join(self.run.stderr_lines)[-2000:]}")
 
     def history(self) -> list[dict[str, object]]:
         return json.loads(proc.run(["history", "--json", "--limit", "1"], self.env).stdout)
