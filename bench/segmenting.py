@@ -24,7 +24,7 @@ import numpy as np
 from bench import speech
 from bench.wer import word_errors
 from dictate import audio
-from dictate.audio import FRAME_SECONDS, FrameGate, PauseSplitter
+from dictate.audio import DICTATION_STEPS, FRAME_SECONDS, FrameGate, PauseSplitter
 
 COMMAND = "python -m bench.segmenting"
 BLOCK_SECONDS = 0.02
@@ -93,7 +93,7 @@ def _blocks(samples: np.ndarray) -> list[np.ndarray]:
 
 def cut_points(samples: np.ndarray, detector: Detector) -> list[int]:
     """Where PauseSplitter, classifying with `detector`, cuts the streamed samples."""
-    splitter = PauseSplitter(speech.RATE, pause_seconds=PAUSE_SECONDS, min_part_seconds=MIN_PART_SECONDS)
+    splitter = PauseSplitter(speech.RATE, ((MIN_PART_SECONDS, PAUSE_SECONDS),))
     splitter._gate = detector.gate(speech.RATE)  # same cutting rules, another classifier
     cuts = []
     with _margin(detector):
@@ -251,6 +251,32 @@ def _sweep_table(clean: np.ndarray, words: Words) -> str:
     return speech.table(headers, rows)
 
 
+def dictation_cuts(samples: np.ndarray) -> tuple[list[int], list[float]]:
+    """Where the daemon, as configured (DICTATION_STEPS, its default detector), cuts; and part lengths."""
+    splitter = PauseSplitter(speech.RATE, DICTATION_STEPS)
+    cuts = [start + len(part) for block in _blocks(samples) for start, part in splitter.feed_timed(block)]
+    edges = [0, *cuts, len(samples)]
+    return cuts, [(b - a) / speech.RATE for a, b in pairwise(edges)]
+
+
+def _dictation_table(clean: np.ndarray, words: Words) -> str:
+    headers = ["audio", "bad cuts / cuts", "worst cut, ms from a word edge", "longest part", "median part"]
+    rows: list[list[object]] = []
+    for label, draws in [
+        ("clean", [clean]),
+        *(
+            (f"{snr:g} dB SNR", [speech.with_noise(clean, snr, seed) for seed in range(1, SWEEP_SEEDS + 1)])
+            for snr in (20, 10)
+        ),
+    ]:
+        runs = [dictation_cuts(x) for x in draws]
+        cuts_s = [[c / speech.RATE for c in cuts] for cuts, _ in runs]
+        lengths = [length for _, parts in runs for length in parts]
+        cell = _cell(cuts_s, words).split(", ")
+        rows.append([label, cell[0], cell[1], f"{max(lengths):.1f} s", f"{float(np.median(lengths)):.1f} s"])
+    return speech.table(headers, rows)
+
+
 def run() -> str:
     human = speech.human()
     material = human or speech.join(speech.flite_sentences(), FLITE_GAPS, "flite sentences joined with pauses")
@@ -286,6 +312,14 @@ def run() -> str:
         " 15 dB, for comparison; white noise is steady, the easiest case for a floor tracker.",
         "",
         sweep,
+        "",
+        "### The daemon's cuts as shipped",
+        "",
+        "WebRTC VAD mode 1 with DICTATION_STEPS "
+        + ", ".join(f"a {pause:g} s pause once a part is {length:g} s" for length, pause in DICTATION_STEPS)
+        + f" (pauses as the VAD sees them); clean, and {SWEEP_SEEDS} noise draws at each SNR:",
+        "",
+        _dictation_table(material.recording.samples, words),
         "",
         f"Command: `{COMMAND}`.",
     ]

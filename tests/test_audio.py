@@ -134,7 +134,7 @@ def test_pause_splitter_cuts_only_in_pauses_and_loses_nothing(block: int) -> Non
     from dictate.audio import PauseSplitter
 
     audio, pauses = speech_with_pauses()
-    splitter = PauseSplitter(RATE, pause_seconds=0.6, min_part_seconds=4.0)
+    splitter = PauseSplitter(RATE, ((4.0, 0.6),))
     parts: list[np.ndarray] = []
     for start in range(0, len(audio), block):
         parts.extend(splitter.feed(audio[start : start + block]))
@@ -150,7 +150,7 @@ def test_pause_splitter_that_never_cuts() -> None:
     from dictate.audio import PauseSplitter
 
     audio, _ = speech_with_pauses()
-    splitter = PauseSplitter(RATE, min_part_seconds=float("inf"))  # incremental transcription off
+    splitter = PauseSplitter(RATE, ())  # incremental transcription off
     assert splitter.feed(audio) == []
     np.testing.assert_array_equal(splitter.rest(), audio)
 
@@ -158,7 +158,7 @@ def test_pause_splitter_that_never_cuts() -> None:
 def test_pause_splitter_does_not_cut_silence_only() -> None:
     from dictate.audio import PauseSplitter
 
-    splitter = PauseSplitter(RATE, min_part_seconds=1.0)
+    splitter = PauseSplitter(RATE, ((1.0, 0.6),))
     assert splitter.feed(silence(10.0)) == []
     assert len(splitter.rest()) == 10 * RATE
 
@@ -216,3 +216,21 @@ def test_gates_agree_on_clear_cases_and_fall_back_without_webrtcvad(monkeypatch:
     for gate in (FrameGate(RATE), VadGate(RATE)):
         flags = gate.feed(np.concatenate([silence(1.0), tone(1.0)]))
         assert not any(flags[:30]) and sum(flags[35:]) >= 25, type(gate).__name__
+
+
+def test_dictation_steps_cut_long_speech_at_shorter_pauses() -> None:
+    from dictate.audio import DICTATION_STEPS, PauseSplitter
+
+    pieces, pauses, pos = [], [], 0
+    for n in range(12):  # 1.5 s "sentences" with only 0.45 s between them: never a 0.6 s pause
+        pieces += [tone(1.5, freq=250 + 40 * n), silence(0.45)]
+        pos += int(1.5 * RATE)
+        pauses.append((pos, pos + int(0.45 * RATE)))
+        pos += int(0.45 * RATE)
+    audio = np.concatenate(pieces)
+    splitter = PauseSplitter(RATE, DICTATION_STEPS)
+    parts = [p for start in range(0, len(audio), 320) for p in splitter.feed(audio[start : start + 320])]
+    assert len(parts) >= 3
+    assert all(5.0 <= len(p) / RATE <= 8.5 for p in parts), [len(p) / RATE for p in parts]
+    for cut in np.cumsum([len(p) for p in parts]):
+        assert any(lo < cut < hi for lo, hi in pauses)
