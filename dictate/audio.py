@@ -259,8 +259,9 @@ class PauseSplitter:
         self._max_lead = int(max_lead_seconds * rate) if max_lead_seconds is not None else None
         self._gate = speech_gate(rate)
         # (samples, pause frames), longest part first
-        self._steps = sorted(((int(length * rate), max(1, round(pause / FRAME_SECONDS))) for length, pause in steps),
-                             reverse=True)  # fmt: skip
+        self._steps = sorted(
+            ((int(length * rate), max(1, round(pause / FRAME_SECONDS))) for length, pause in steps), reverse=True
+        )
         self._audio: list[np.ndarray] = []
         self._samples = 0  # in the current part, including frames not yet classified
         self._classified = 0  # samples of the current part already classified

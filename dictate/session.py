@@ -205,6 +205,7 @@ class Dictation:
         self.streamed = 0  # how many parts were delivered early ([output] stream)
         self.finished = False  # finish() ran: nothing more may be streamed
         self._spooled = entry_id is not None  # a retried entry is in the spool already
+        self._spooled_samples = 0
         self._audio: list[np.ndarray] = []
         self._rate = self.config.audio.sample_rate
         self._uploads: list[Future[list[str] | None]] = []
@@ -311,22 +312,28 @@ class Dictation:
         return upload
 
     def _spool(self) -> None:
-        """Make the spool hold everything recorded so far."""
+        """Make the spool hold everything recorded so far: the first time all of it, then only what
+        came since, so the cost before an upload does not grow with the dictation."""
         history = self.pipeline.history
-        if history is None:
+        if history is None or self.source == "retry":
             return
         api = self.config.api
-        # The spool is WAV whatever the upload format: rewritten at every part, it must be cheap to encode.
-        audio = encode(Recording(np.concatenate(self._audio), self._rate), "wav")
+        audio = np.concatenate(self._audio)
         try:
             if not self._spooled:
+                # The spool is WAV whatever the upload format: it only ever grows by appending samples.
                 entry = history.spool(
-                    audio, source=self.source, model=api.model, base_url=api.base_url, press_to_audio_ms=self.press_ms
+                    encode(Recording(audio, self._rate), "wav"),
+                    source=self.source,
+                    model=api.model,
+                    base_url=api.base_url,
+                    press_to_audio_ms=self.press_ms,
                 )
                 self.entry_id, self._spooled = entry.id, True
-            elif self.source != "retry":
+            elif len(audio) > self._spooled_samples:
                 assert self.entry_id is not None
-                history.replace_audio(self.entry_id, audio)
+                history.append_audio(self.entry_id, audio[self._spooled_samples :].tobytes(), len(audio) / self._rate)
+            self._spooled_samples = len(audio)
         except HistoryError as exc:  # a full disk must not also cost the dictation in memory
             log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
 
