@@ -1,1 +1,1 @@
-"""Benchmarks: run `python -m bench.run` to measure everything and rewrite docs/benchmarks.md."""
+"""Benchmarks: `python -m bench.run` measures everything and rewrites docs/benchmarks.md."""

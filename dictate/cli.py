@@ -228,10 +228,13 @@ def make_transcriber(cfg: Config) -> Transcriber:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the push-to-talk daemon: hold the hotkey, speak, release; the text appears at the cursor."""
+    import numpy as np
+
     from dictate import control, hotkey
+    from dictate.audio import Recording, encode
     from dictate.daemon import Daemon
     from dictate.feedback import Feedback
-    from dictate.output import choose_output, close_output
+    from dictate.output import choose_output, close_output, prepare_output
     from dictate.recorder import resolve_device
     from dictate.session import Pipeline, open_history
 
@@ -244,8 +247,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     output, why = choose_output(cfg.output)
     history = open_history(cfg)
     feedback = Feedback(cfg.feedback.sounds, cfg.feedback.notify, cfg.feedback.volume)
-    # PortAudio scans the devices when first loaded (most of a second): do it now, not at the first press.
+    # Pay the first-use costs now, not after the first release: PortAudio scans the devices when
+    # loaded (most of a second), the output connects to the display, the encoder loads.
     resolve_device(cfg.audio.device)
+    prepare_output(output)
+    encode(Recording(np.zeros(1600, dtype=np.int16), cfg.audio.sample_rate), cfg.api.format)
     daemon = Daemon(cfg, Pipeline(cfg, transcriber, history), output, feedback)
     listener = None
     if not args.no_hotkey:

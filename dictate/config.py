@@ -34,13 +34,45 @@ OUTPUT_METHODS = ("auto", "type", "paste", "stdout", "tmux")
 PASTE_KEYS = ("", "ctrl+v", "ctrl+shift+v", "shift+insert")
 # Window classes (X11 WM_CLASS instance or class, Wayland app_id) that get Shift+Insert when pasting.
 DEFAULT_TERMINAL_CLASSES = (
-    "xterm", "uxterm", "urxvt", "rxvt", "urxvt-unicode", "alacritty", "kitty", "foot", "footclient",
-    "gnome-terminal", "gnome-terminal-server", "org.gnome.terminal", "org.gnome.console", "kgx",
-    "konsole", "org.kde.konsole", "xfce4-terminal", "terminator", "tilix", "com.gexperts.tilix",
-    "st", "st-256color", "wezterm", "org.wezfurlong.wezterm", "terminology", "lxterminal",
-    "mate-terminal", "qterminal", "sakura", "guake", "tilda", "yakuake", "ghostty",
-    "com.mitchellh.ghostty", "eterm", "cool-retro-term", "terminal", "x-terminal-emulator",
-)  # fmt: skip
+    "xterm",
+    "uxterm",
+    "urxvt",
+    "rxvt",
+    "urxvt-unicode",
+    "alacritty",
+    "kitty",
+    "foot",
+    "footclient",
+    "gnome-terminal",
+    "gnome-terminal-server",
+    "org.gnome.terminal",
+    "org.gnome.console",
+    "kgx",
+    "konsole",
+    "org.kde.konsole",
+    "xfce4-terminal",
+    "terminator",
+    "tilix",
+    "com.gexperts.tilix",
+    "st",
+    "st-256color",
+    "wezterm",
+    "org.wezfurlong.wezterm",
+    "terminology",
+    "lxterminal",
+    "mate-terminal",
+    "qterminal",
+    "sakura",
+    "guake",
+    "tilda",
+    "yakuake",
+    "ghostty",
+    "com.mitchellh.ghostty",
+    "eterm",
+    "cool-retro-term",
+    "terminal",
+    "x-terminal-emulator",
+)
 
 
 def _opt(
@@ -105,7 +137,11 @@ class ApiConfig:
         "", "empty for the server default, or json | text | verbose_json", choices=("", "json", "text", "verbose_json")
     )
     timeout: float = _opt(60.0, "seconds to wait for the server's answer", minimum=1, maximum=3600)
-    format: str = _opt("wav", "upload encoding: wav | flac | ogg (Opus, uploaded as .ogg)", choices=FORMATS)
+    format: str = _opt(
+        "flac",
+        "upload encoding: flac (lossless, half of wav) | wav | ogg (Opus: a tenth of wav, lossy, slow to encode)",
+        choices=FORMATS,
+    )
     max_upload_mb: float = _opt(
         25.0, "largest upload in MB; longer recordings are split at pauses", minimum=0.1, maximum=1000
     )

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from dictate import DictateError
-from dictate.audio import PauseSplitter, Recording, resample
+from dictate.audio import DICTATION_STEPS, PauseSplitter, Recording, resample
 from dictate.config import Config
 from dictate.recorder import Recorder
 from dictate.session import Dictation, NothingToSend, Pipeline, TranscriptionFailed
@@ -167,6 +167,12 @@ class Daemon:
             log.error("%s", exc.message)
             self.cues.error(exc.message)
             return {"ok": False, "error": exc.message, "state": self.state}
+        except Exception as exc:  # a bug in one event must not end the daemon or lose its state
+            log.exception("unexpected error handling %s: %s", name, exc)
+            self.cues.error(str(exc))
+            if self._recorder is not None and self._splitter is None:
+                self._close_recorder()
+            return {"ok": False, "error": f"internal error: {exc}", "state": self.state}
         return {
             "ok": True,
             "state": self.state,
@@ -181,7 +187,7 @@ class Daemon:
         self._recorder = recorder
         self._capture_rate = recorder.capture_rate
         incremental = self.config.audio.incremental
-        self._splitter = PauseSplitter(recorder.capture_rate, min_part_seconds=4.0 if incremental else NEVER)
+        self._splitter = PauseSplitter(recorder.capture_rate, DICTATION_STEPS if incremental else ())
         self._dictation = self.pipeline.start(source="run", pressed_at=pressed_at)
         self.cues.cue("start")
         if time.monotonic() - self._last_request > WARM_AFTER:

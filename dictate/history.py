@@ -49,6 +49,7 @@ import os
 import re
 import secrets
 import sqlite3
+import struct
 import threading
 import time
 import wave
@@ -56,7 +57,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from dictate import EXIT_USAGE, DictateError
@@ -542,17 +543,35 @@ class History:
                 (parse_id(entry_id), os.getpid()),
             )
 
-    def replace_audio(self, entry_id: int | str, audio: EncodedAudio) -> Entry:
-        """Durably replace a pending dictation's audio with a longer take of the same recording."""
+    def append_audio(self, entry_id: int | str, pcm: bytes, seconds: float) -> Entry:
+        """Durably add PCM samples to the end of a pending dictation's WAV spool (a longer take of the
+        same recording): cheap however long the dictation already is.
+
+        The header is made to announce the new length before the samples are written, and one fsync
+        covers both: after a crash the file announces at most what it holds, or more, and a reader
+        takes what is there.
+        """
         with self._transaction() as db:
-            entry = self._require(db, entry_id, "given new audio", lambda e: e.pending and e.audio_path is not None)
+            entry = self._require(db, entry_id, "given more audio", lambda e: e.pending and e.audio_path is not None)
             assert entry.audio_path is not None
             try:
-                _write_durably(entry.audio_path, audio.data)
-            except OSError as exc:
-                raise HistoryError(f"cannot write the recording to {self.spool_dir}: {exc.strerror or exc}") from None
+                with entry.audio_path.open("r+b") as fh:
+                    data_at = _wav_data_offset(fh)
+                    end = fh.seek(0, os.SEEK_END)
+                    size = end - data_at + len(pcm)
+                    fh.seek(4)
+                    fh.write(struct.pack("<I", min(data_at - 8 + size, 0xFFFFFFFF)))
+                    fh.seek(data_at - 4)
+                    fh.write(struct.pack("<I", min(size, 0xFFFFFFFF)))
+                    fh.seek(end)
+                    fh.write(pcm)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except (OSError, ValueError) as exc:
+                detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise HistoryError(f"cannot add to the recording {entry.audio_path}: {detail}") from None
             db.execute(
-                "UPDATE dictations SET duration = ?, updated = ? WHERE id = ?", (audio.seconds, _iso(_now()), entry.id)
+                "UPDATE dictations SET duration = ?, updated = ? WHERE id = ?", (seconds, _iso(_now()), entry.id)
             )
             return self._get(db, entry.id)
 
@@ -794,6 +813,21 @@ def _write_durably(path: Path, data: bytes) -> None:
         _unlink(temp)
         raise
     _fsync_dir(path.parent)
+
+
+def _wav_data_offset(fh: BinaryIO) -> int:
+    """Where the sample data of a RIFF/WAVE file starts (after the "data" chunk header)."""
+    fh.seek(0)
+    if fh.read(4) != b"RIFF" or (fh.read(4), fh.read(4))[1] != b"WAVE":
+        raise ValueError("not a WAV file")
+    while True:
+        header = fh.read(8)
+        if len(header) < 8:
+            raise ValueError("a WAV file without a data chunk")
+        kind, size = header[:4], struct.unpack("<I", header[4:])[0]
+        if kind == b"data":
+            return fh.tell()
+        fh.seek(size + size % 2, os.SEEK_CUR)
 
 
 def _fsync_dir(path: Path) -> None:

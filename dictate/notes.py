@@ -168,10 +168,7 @@ class NoteTaker:
         audio = self.config.audio
         self._recorder = Recorder(audio.device, audio.sample_rate, keep=False).__enter__()
         self._splitter = PauseSplitter(
-            self._recorder.capture_rate,
-            pause_seconds=self.config.notes.pause_seconds,
-            min_part_seconds=0.5,
-            max_lead_seconds=LEAD_SECONDS,
+            self._recorder.capture_rate, ((0.5, self.config.notes.pause_seconds),), max_lead_seconds=LEAD_SECONDS
         )
         self._opened_at = time.time()
 

@@ -189,6 +189,9 @@ class XTestTyping:
             self._keyboard = XKeyboard(self.display)
         return self._keyboard
 
+    def prepare(self) -> None:
+        self.keyboard()
+
     def deliver(self, text: str) -> None:
         try:
             self.keyboard().type(text)
@@ -327,6 +330,9 @@ class X11Paste:
                 f"the focused window did not take the pasted text within {self.timeout:g} s after {chord}; "
                 'set [output] paste_keys, or use method = "type"'
             )
+
+    def prepare(self) -> None:
+        self._typing.prepare()
 
     def close(self) -> None:
         self._typing.close()
@@ -597,6 +603,13 @@ def choose_output(cfg: OutputConfig, environ: Environ = os.environ) -> tuple[Out
     except KeyError:
         raise DictateError(f"unknown [output] method {cfg.method!r}; accepted: {', '.join(METHODS)}") from None
     return chooser(cfg, environ)
+
+
+def prepare_output(output: Output) -> None:
+    """Connect now what an output connects lazily (the X display), so the first dictation is as fast as the rest."""
+    prepare = getattr(output, "prepare", None)
+    if callable(prepare):
+        prepare()
 
 
 def close_output(output: Output) -> None:

@@ -11,16 +11,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from dictate import DictateError
-from dictate.audio import Recording, SpeechTracker, decode, encode, encode_for_upload, has_speech
+from dictate.audio import EncodedAudio, Recording, SpeechTracker, decode, encode, has_speech, split_for_upload
 from dictate.config import Config
 from dictate.history import History, HistoryError
 from dictate.recorder import Recorder
 from dictate.textproc import join, process
-from dictate.transcriber import Transcriber, TranscriptionError, speech_text
+from dictate.transcriber import Transcriber, Transcript, TranscriptionError, speech_text
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,27 @@ class Pipeline:
         self.history = history
         # A failed dictation is left for `dictate retry` or the daemon, unless its sender retries it itself.
         self.keep_claims = keep_claims
+        self.upload_format = config.api.format
+
+    def upload(self, recording: Recording, encoded: EncodedAudio, prompt: str | None) -> Transcript:
+        """Upload one piece; a server that refuses FLAC or Opus gets WAV from then on (older whisper.cpp
+        servers read only WAV)."""
+        fmt = Path(encoded.filename).suffix.lstrip(".")
+        try:
+            return self.transcriber.transcribe(encoded, prompt)
+        except TranscriptionError as exc:
+            if fmt == "wav" or exc.status not in (400, 415):
+                raise
+            transcript = self.transcriber.transcribe(
+                encode(recording, "wav"), prompt
+            )  # the same error means: not the format
+            if self.upload_format != "wav":
+                self.upload_format = "wav"
+                log.warning(
+                    'warning: the server refused %s but took WAV; sending WAV from now on (set [api] format = "wav")',
+                    fmt,
+                )
+            return transcript
 
     def start(self, *, source: str, pressed_at: float | None = None, first_sample_at: float | None = None) -> Dictation:
         return Dictation(self, source=source, pressed_at=pressed_at, first_sample_at=first_sample_at)
@@ -183,6 +205,7 @@ class Dictation:
         self.streamed = 0  # how many parts were delivered early ([output] stream)
         self.finished = False  # finish() ran: nothing more may be streamed
         self._spooled = entry_id is not None  # a retried entry is in the spool already
+        self._spooled_samples = 0
         self._audio: list[np.ndarray] = []
         self._rate = self.config.audio.sample_rate
         self._uploads: list[Future[list[str] | None]] = []
@@ -289,22 +312,28 @@ class Dictation:
         return upload
 
     def _spool(self) -> None:
-        """Make the spool hold everything recorded so far."""
+        """Make the spool hold everything recorded so far: the first time all of it, then only what
+        came since, so the cost before an upload does not grow with the dictation."""
         history = self.pipeline.history
-        if history is None:
+        if history is None or self.source == "retry":
             return
         api = self.config.api
-        # The spool is WAV whatever the upload format: rewritten at every part, it must be cheap to encode.
-        audio = encode(Recording(np.concatenate(self._audio), self._rate), "wav")
+        audio = np.concatenate(self._audio)
         try:
             if not self._spooled:
+                # The spool is WAV whatever the upload format: it only ever grows by appending samples.
                 entry = history.spool(
-                    audio, source=self.source, model=api.model, base_url=api.base_url, press_to_audio_ms=self.press_ms
+                    encode(Recording(audio, self._rate), "wav"),
+                    source=self.source,
+                    model=api.model,
+                    base_url=api.base_url,
+                    press_to_audio_ms=self.press_ms,
                 )
                 self.entry_id, self._spooled = entry.id, True
-            elif self.source != "retry":
+            elif len(audio) > self._spooled_samples:
                 assert self.entry_id is not None
-                history.replace_audio(self.entry_id, audio)
+                history.append_audio(self.entry_id, audio[self._spooled_samples :].tobytes(), len(audio) / self._rate)
+            self._spooled_samples = len(audio)
         except HistoryError as exc:  # a full disk must not also cost the dictation in memory
             log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
 
@@ -312,9 +341,10 @@ class Dictation:
         """Upload one part (in pieces under the upload limit) after the text in `context`; None when it failed."""
         api = self.config.api
         texts: list[str] = []
+        limit = int(api.max_upload_mb * 1_000_000)
         try:
-            for upload in encode_for_upload(part, api.format, int(api.max_upload_mb * 1_000_000)):
-                transcript = self.pipeline.transcriber.transcribe(upload, prompt_for(api.prompt, context + texts))
+            for piece, encoded in split_for_upload(part, self.pipeline.upload_format, limit):
+                transcript = self.pipeline.upload(piece, encoded, prompt_for(api.prompt, context + texts))
                 texts.append(speech_text(transcript))
                 with self._lock:
                     self.attempts += transcript.attempts

@@ -99,7 +99,7 @@ def test_transcribe_prints_server_text_and_uploads_16k_mono(
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Hello from the test server.\n"
     (got,) = server.uploads
-    assert (got.rate, got.channels, got.audio_format) == (16000, 1, "WAV")
+    assert (got.rate, got.channels, got.audio_format) == (16000, 1, "FLAC")  # the default format
     assert got.fields["model"] == "whisper-large-v3-turbo"
     assert got.headers["authorization"] == f"Bearer {KEY}"
     assert abs(got.seconds - 2.0) < 0.01  # type: ignore[operator]

@@ -689,10 +689,23 @@ def test_claims_keep_one_sender_per_dictation(tmp_path: Path) -> None:
         assert not history.claim(entry.id)  # done with its text kept: nothing left to send
 
 
-def test_replace_audio_keeps_one_entry(tmp_path: Path) -> None:
+def test_append_audio_grows_one_wav_entry(tmp_path: Path) -> None:
+    import numpy as np
+
+    from dictate.audio import Recording, decode, encode
+
+    first = np.arange(1000, dtype=np.int16)
+    more = np.arange(1000, 1600, dtype=np.int16)
     with History.open(folder=tmp_path) as history:
-        entry = history.spool(EncodedAudio(b"first", "audio.wav", "audio/wav", 1.0), source="run")
-        again = history.replace_audio(entry.id, EncodedAudio(b"first and more", "audio.wav", "audio/wav", 2.5))
-        assert again.id == entry.id and again.duration == 2.5
-        assert history.read_audio(entry.id) == b"first and more"
+        entry = history.spool(encode(Recording(first, 16000), "wav"), source="run")
+        grown = history.append_audio(entry.id, more.tobytes(), 1600 / 16000)
+        assert grown.id == entry.id and grown.duration == 0.1
+        back = decode(history.read_audio(entry.id))
+        np.testing.assert_array_equal(back.samples, np.concatenate([first, more]))
         assert len(history.entries()) == 1
+        # A crash between the header update and the samples: the header announces more than there is,
+        # and a reader still gets every sample that was written.
+        assert entry.audio_path is not None
+        with entry.audio_path.open("r+b") as fh:
+            fh.truncate(entry.audio_path.stat().st_size - 200)
+        assert len(decode(history.read_audio(entry.id)).samples) == 1500

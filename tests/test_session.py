@@ -87,7 +87,7 @@ def test_silence_is_not_sent(server: TranscriptionServer, tmp_path: Path) -> Non
 
 
 def test_split_under_a_small_upload_limit(server: TranscriptionServer, tmp_path: Path) -> None:
-    p = pipeline(server, tmp_path, max_upload_mb=0.1)
+    p = pipeline(server, tmp_path, max_upload_mb=0.1, format="wav")
     pieces = [speech(2.0, 300), Recording(np.zeros(RATE // 2, dtype=np.int16), RATE)] * 3
     recording = Recording(np.concatenate([r.samples for r in pieces]), RATE)
     server.queue(
@@ -98,3 +98,21 @@ def test_split_under_a_small_upload_limit(server: TranscriptionServer, tmp_path:
     assert all(len(u.file_bytes) <= 100_000 for u in server.uploads)
     assert result.text == " ".join("abcd"[: len(server.uploads)])
     assert sum(u.seconds or 0 for u in server.uploads) == pytest.approx(recording.seconds, abs=0.01)
+
+
+def test_a_server_that_reads_only_wav_gets_wav_from_then_on(tmp_path: Path) -> None:
+    with TranscriptionServer(text="Understood.", formats=("WAV",)) as server:
+        p = pipeline(server, tmp_path)
+        assert p.config.api.format == "flac"
+        assert p.send(speech(1.0), source="once").text == "Understood."
+        assert [u.audio_format for u in server.uploads] == ["FLAC", "WAV"]
+        assert p.send(speech(1.0), source="once").text == "Understood."
+        assert [u.audio_format for u in server.uploads] == ["FLAC", "WAV", "WAV"]
+
+
+def test_a_real_bad_request_is_not_retried_as_wav(server: TranscriptionServer, tmp_path: Path) -> None:
+    p = pipeline(server, tmp_path)
+    server.queue(Reply.openai_error(400, "Invalid language 'xx'."), Reply.openai_error(400, "Invalid language 'xx'."))
+    with pytest.raises(TranscriptionFailed, match="Invalid language"):
+        p.send(speech(1.0), source="once")
+    assert p.upload_format == "flac"

@@ -323,6 +323,28 @@ def test_paste_into_xterm(
     assert b"\x16" not in xterm_window.received()  # no literal ^V from ctrl+v
 
 
+def test_without_incremental_transcription_one_upload_at_release(
+    home: Path,
+    server: TranscriptionServer,
+    start_daemon: Callable[..., Daemon],
+    tk_window: TkTarget,
+    vmic: VirtualMic,
+    clip: Callable[[str], Path],
+    tmp_path: Path,
+) -> None:
+    configure(home, server, extra="[audio]\nincremental = false\n")
+    sentences = [f"this is sentence number {n} of a longer dictation" for n in ("one", "two", "three")]
+    speech = concat_clips([clip(s) for s in sentences], tmp_path / "long.wav", pause=1.0)
+    daemon = start_daemon("--no-hotkey")
+    daemon.ctl("start")
+    vmic.play(speech)
+    assert server.uploads == []  # nothing went up while speaking
+    daemon.ctl("stop")
+    assert tk_window.wait_for(TEXT + " ") == TEXT + " "
+    (upload,) = server.uploads
+    assert upload.seconds is not None and upload.seconds > sf.info(str(speech)).duration
+
+
 def test_long_dictation_is_sent_in_parts_while_speaking(
     home: Path,
     server: TranscriptionServer,

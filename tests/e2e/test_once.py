@@ -38,7 +38,8 @@ def test_once_records_speech_stops_at_silence_and_prints_only_the_text(
     assert code == 0, err
     assert out == "Hello from the test server.\n"
     (got,) = server.uploads
-    assert (got.rate, got.channels, got.audio_format, got.audio_subtype) == (16000, 1, "WAV", "PCM_16")
+    assert (got.rate, got.channels, got.audio_format, got.audio_subtype) == (16000, 1, "FLAC", "PCM_16")
+    assert got.filename == "audio.flac"
     assert got.fields["model"] == "whisper-test"
     assert 3.0 < got.seconds < 6.5  # type: ignore[operator]  # the phrase (3.3 s) plus about 1 s of silence
 

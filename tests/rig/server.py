@@ -87,9 +87,11 @@ class TranscriptionServer:
         delay_per_second: float = 0.0,
         port: int = 0,
         models: tuple[str, ...] = ("whisper-1",),
+        formats: tuple[str, ...] | None = None,
     ) -> None:
         self.text = text
         self.models = models
+        self.formats = formats  # soundfile format names accepted (e.g. ("WAV",) like an old whisper.cpp); None: all
         self.recognize = recognize
         self.key = key  # when set, requests without "Bearer <key>" get OpenAI's 401
         self.delay_per_second = delay_per_second
@@ -165,8 +167,8 @@ class TranscriptionServer:
             )
         if "file" not in received.fields and received.filename is None:
             return Reply.openai_error(400, "Missing required parameter: 'file'.")
-        if received.audio_format is None:
-            return Reply.openai_error(400, "Invalid file format.")
+        if received.audio_format is None or (self.formats is not None and received.audio_format not in self.formats):
+            return Reply.whispercpp_error(400, "failed to read audio data")
         if self.recognize:
             received.recognized = self._recognize(received.file_bytes)
         reply = self._next_reply() or Reply()
@@ -204,6 +206,7 @@ class TranscriptionServer:
             if self._decoder is None:
                 self._decoder = Decoder(samprate=16000, loglevel="FATAL")
             decoder = self._decoder
+            decoder.reinit_feat()  # no carry-over from the previous upload's features
             decoder.start_utt()
             decoder.process_raw(pcm, full_utt=True)
             decoder.end_utt()
