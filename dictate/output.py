@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from dictate.x11 import XKeyboard
 
 Environ = Mapping[str, str]
+log = logging.getLogger("dictate")
 
 # Paste key chords by their [output] paste_keys name, as X keysym names (modifiers first).
 CHORDS: dict[str, tuple[str, ...]] = {
@@ -174,13 +176,20 @@ class TmuxOutput:
 
 
 class XTestTyping:
-    """X11: type through XTEST with the needed keysyms bound for the occasion (see dictate.x11)."""
+    """X11: type through XTEST with the needed keysyms bound for the occasion (see dictate.x11).
+
+    With `paste_cfg`, a text with more distinct characters off the layout than the keys that may be
+    borrowed at once hold (long CJK dictations; about 230 on the evdev map) is pasted instead:
+    typing it would take several keymap changes, each waiting until the window has read the keys
+    typed before it, and be slower than a paste by far.
+    """
 
     name = "type (X11 XTEST)"
 
-    def __init__(self, display: str | None = None) -> None:
+    def __init__(self, display: str | None = None, *, paste_cfg: OutputConfig | None = None) -> None:
         self.display = display
         self._keyboard: XKeyboard | None = None
+        self._paste = X11Paste(paste_cfg, display, typing=self) if paste_cfg is not None else None
 
     def keyboard(self) -> XKeyboard:
         if self._keyboard is None:
@@ -194,7 +203,12 @@ class XTestTyping:
 
     def deliver(self, text: str) -> None:
         try:
-            self.keyboard().type(text)
+            if self._paste is None:
+                self.keyboard().type(text)
+            elif not self.keyboard().type(text, max_keymaps=1):
+                log.debug("%d characters need more than one keymap: pasting them", len(text))
+                self.keyboard().restore()  # the paste keys must be read with the layout's own keymap
+                self._paste.deliver(text)
         except DictateError:
             raise
         except Exception as exc:  # Xlib reports a lost connection and protocol errors with its own types
@@ -278,11 +292,18 @@ class X11Paste:
 
     name = "paste (X11)"
 
-    def __init__(self, cfg: OutputConfig, display: str | None = None, *, timeout: float = PASTE_TIMEOUT) -> None:
+    def __init__(
+        self,
+        cfg: OutputConfig,
+        display: str | None = None,
+        *,
+        timeout: float = PASTE_TIMEOUT,
+        typing: XTestTyping | None = None,
+    ) -> None:
         self.cfg = cfg
         self.display = display
         self.timeout = timeout
-        self._typing = XTestTyping(display)
+        self._typing = typing or XTestTyping(display)  # its keyboard presses the paste keys
 
     def deliver(self, text: str) -> None:
         if not text:
@@ -542,8 +563,11 @@ def _choose_auto(cfg: OutputConfig, environ: Environ) -> tuple[Output, str]:
     session, why = detect_session(environ)
     path = environ.get("PATH")
     if session == "x11" and _has_module("Xlib"):
-        output, _ = _choose_type(cfg, environ)
-        return output, f"type: {why}; XTEST typing through python-xlib is exact for any Unicode"
+        reason = (
+            f"type: {why}; XTEST typing through python-xlib is exact for any Unicode"
+            " (a text with more distinct characters off the layout than one keymap holds is pasted)"
+        )
+        return XTestTyping(environ.get("DISPLAY"), paste_cfg=cfg), reason
     if session == "wayland":
         if wtype := shutil.which("wtype", path=path):
             return WtypeTyping(wtype, env=environ), f"type: {why}, wtype found (exact for any Unicode)"

@@ -12,14 +12,15 @@ own map, so a key the user presses is still read right, and the server switches 
 on its own when they do.
 
 Keys without any symbol are borrowed first (19 on the default evdev map), two keysyms each with
-Shift. A text that needs more also borrows keys that only type characters (not Space), those typing
-nothing of the text first: a keymap change in the middle of a text is exact only if the target has read every
-key typed before it, which a target that stalls for a moment has not. Only when even that is not
+Shift. A text that needs more also borrows spare keys: vendor keys (XF86 launch and media keys, 95 on
+the evdev map) and F13 up, then keys that only type characters (not Space), those typing nothing of
+the text first. A keymap change in the middle of a text is exact only if the target has read every
+key typed before it, which a target that stalls for a moment has not; only when even that is not
 enough is the text typed in batches, each after its own keymap change. Keys with any other symbol
-(Escape, Return, Tab, BackSpace, arrows, F-keys, keypad, modifiers, locks, media keys) are never
-borrowed: a process killed before it restores leaves its bindings behind, and such a key missing from
-the XTEST keyboard would be missed by every client that uses XTEST (xdotool, scripts, the daemon's own
-cancel key). Keys that another client grabbed are neither borrowed nor pressed, or the grabber would
+(Escape, Return, Tab, BackSpace, arrows, F1-F12, keypad, modifiers, locks) are never borrowed: a
+process killed before it restores leaves its bindings behind, and such a key missing from the XTEST
+keyboard would be missed by every client that uses XTEST (xdotool, scripts, the daemon's own cancel
+key). Keys that another client grabbed are neither borrowed nor pressed, or the grabber would
 receive the characters. The borrowed keys are restored from the physical keyboard's map once the
 target has surely read the events (the restore itself is a keymap change), and at exit; whatever a
 killed process left on the XTEST keyboard is put back by the next run that types.
@@ -187,6 +188,12 @@ class _Key:
         return not any(self.keysyms) and not self.has_actions
 
     @property
+    def is_spare(self) -> bool:
+        """A key with only vendor keysyms (XF86 launch and media keys) or F13 up, and no actions."""
+        syms = [sym for sym in self.keysyms if sym]
+        return bool(syms) and all(_is_spare_keysym(sym) for sym in syms) and not self.has_actions
+
+    @property
     def is_character(self) -> bool:
         """A key that only types characters: no function key, keypad, modifier, lock or media key."""
         syms = [sym for sym in self.keysyms if sym]
@@ -209,6 +216,10 @@ class _Key:
         type_index = self.symbols[group]
         level = types[type_index].level(mods) if type_index < len(types) else 0
         return self.keysyms[group * width + level] if level < width else 0
+
+
+def _is_spare_keysym(sym: int) -> bool:
+    return sym >= 0x10000000 or 0xFFCA <= sym <= 0xFFE0  # vendor keysyms; F13 to F35
 
 
 def _pad4(data: bytes) -> bytes:
@@ -355,19 +366,25 @@ class XKeyboard:
 
     # -- public --
 
-    def type(self, text: str) -> None:
-        """Type `text` ("\\n" as Return) into the focused window."""
+    def type(self, text: str, *, max_keymaps: int | None = None) -> bool:
+        """Type `text` ("\\n" as Return) into the focused window. With `max_keymaps`, a text that would
+        take more keymaps than that (more characters off the layout than the keys it may borrow hold)
+        is not typed at all, and False is returned."""
         if not text:
-            return
+            return True
         with self._lock:
             self._cancel_restore()
             self.release_modifiers()
             original, behaviors = self._read_original()
+            batches = self._plan(text, original, behaviors)
+            if max_keymaps is not None and len(batches) > max_keymaps:
+                self._schedule_restore()
+                return False
             locked = self._pointer_state() & X.LockMask
             if locked:  # Xlib upper-cases every keysym while Caps Lock is on
                 self.xkb.set_locked(X.LockMask, False)
             try:
-                for batch in self._plan(text, original, behaviors):
+                for batch in batches:
                     self._bind(original, batch.keys)
                     self._send_strokes(batch)
                 self.d.sync()
@@ -376,6 +393,7 @@ class XKeyboard:
                     self.xkb.set_locked(X.LockMask, True)
                     self.d.sync()
                 self._schedule_restore()
+            return True
 
     def press_chord(self, keysym_names: Sequence[str]) -> None:
         """Press modifiers and a key together (["Control_L", "v"]) and release them, modifiers cleared first."""
@@ -499,13 +517,15 @@ class XKeyboard:
         """The keycodes to bind the keysyms off the layout to, two per key with Shift.
 
         Keys without symbols, highest first (xdotool takes its scratch key from the lowest). When they
-        are too few, keys that only type characters are borrowed too, rather than changing the keymap
-        in the middle of the text (a target that stalls reads keys typed before a change with the keymap
-        after it): first those typing nothing of the text, then those typing one of its characters. The
-        lowest key without symbols is then left alone, so that xdotool and the like can still bind what
-        they need. Keys with any other symbol are never borrowed, nor Space, which shortcuts use: a
-        process killed before it restores leaves its bindings behind, and Escape, Return or an F-key
-        gone from the XTEST keyboard would break every other user of XTEST.
+        are too few, rather than changing the keymap in the middle of the text (a target that stalls
+        reads keys typed before a change with the keymap after it), spare keys are borrowed too: the
+        vendor keys (XF86 launch, media and the like; about 95 on the evdev map) and F13 up, then keys
+        that only type characters, first those typing nothing of the text, then those typing one of its
+        characters. The lowest key without symbols is then left alone, so that xdotool and the like can
+        still bind what they need. Keys with any other symbol are never borrowed, nor Space, which
+        shortcuts use: a process killed before it restores leaves its bindings behind, and Escape,
+        Return or F1 gone from the XTEST keyboard would break every other user of XTEST. A key grabbed
+        by another client (a desktop's media keys) is never borrowed at all.
         """
         free = sorted((code for code in usable if original[code - self.min_kc].is_free), reverse=True)
         needed = list(needed)
@@ -513,6 +533,8 @@ class XKeyboard:
         if off_layout <= 2 * len(free):
             return free
         borrowed = free[:-1]
+        spare = [code for code in usable if original[code - self.min_kc].is_spare]
+        borrowed += spare[: max(0, (off_layout + 1) // 2 - len(borrowed))]
         taken = set(borrowed)
         provides: dict[int, set[int]] = {}  # key -> the text's keysyms it types
         for sym in needed:

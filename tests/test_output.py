@@ -267,26 +267,30 @@ def test_a_key_is_read_through_its_type_and_group() -> None:
     assert key.is_character and not xkb_key((0,), 1, 1, [0xFF1B]).is_character  # Escape
 
 
-def test_character_keys_are_borrowed_only_when_the_free_ones_are_too_few() -> None:
+def test_spare_and_character_keys_are_borrowed_only_when_the_free_ones_are_too_few() -> None:
     from types import SimpleNamespace
 
     from dictate.x11 import XKeyboard
 
     free, space, escape = xkb_key((0,), 0, 0, []), xkb_key((0,), 1, 1, [0x20]), xkb_key((0,), 1, 1, [0xFF1B])
-    original = [free, free] + [xkb_key((1,), 1, 2, [ord(c), ord(c.upper())]) for c in "abc"] + [space, escape]
-    usable = list(range(8, 8 + len(original)))  # 8, 9 free; 10 a, 11 b, 12 c; 13 space; 14 Escape
+    mail, f1 = xkb_key((0,), 1, 1, [0x1008FF19]), xkb_key((0,), 1, 1, [0xFFBE])  # XF86Mail, F1
+    original = [free, free] + [xkb_key((1,), 1, 2, [ord(c), ord(c.upper())]) for c in "abc"]
+    original += [space, escape, mail, f1]
+    usable = list(range(8, 8 + len(original)))  # 8, 9 free; 10 a, 11 b, 12 c; 13 space; 14 Escape; 15 mail; 16 F1
     places = {ord(c): [(10 + i, False)] for i, c in enumerate("abc")} | {0x20: [(13, False)]}
     places |= {ord(c.upper()): [(10 + i, True)] for i, c in enumerate("abc")}
+    assert mail.is_spare and not f1.is_spare and not escape.is_spare and not free.is_spare
 
     def borrow(text: str) -> list[int]:
         needed = dict.fromkeys(keysym_for(c) for c in text)
         return XKeyboard._borrow(SimpleNamespace(min_kc=8), original, usable, places, needed)  # type: ignore[arg-type]
 
     assert borrow("a éèêë") == [9, 8]  # four fit on the keys without symbols
-    # Six do not: the keys of b and c (typing nothing of the text) are borrowed, keycode 8 is left alone.
-    assert borrow("a éèêëïî") == [9, 11, 12]
-    # Eight: the key of a too, though its a must then be bound as well; never Space or Escape.
-    assert borrow("a éèêëïîöü") == [9, 11, 12, 10]
+    # Six do not: keycode 8 is left alone, the mail key is borrowed, then a key typing nothing of the text.
+    assert borrow("a éèêëïî") == [9, 15, 11]
+    assert borrow("a éèêëïîöü") == [9, 15, 11, 12]
+    # Ten: the key of a too, though its a must then be bound as well; never Space, Escape or F1.
+    assert borrow("a éèêëïîöüáà") == [9, 15, 11, 12, 10]
 
 
 def test_newlines_split_lines() -> None:

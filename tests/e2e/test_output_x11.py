@@ -219,7 +219,7 @@ def spy_on_keymap_writes(typing: XTestTyping) -> list[list[Any]]:
     return writes
 
 
-@pytest.mark.parametrize("distinct", [57, 300], ids=["fits-with-character-keys", "needs-batches"])
+@pytest.mark.parametrize("distinct", [57, 400], ids=["fits-with-spare-keys", "needs-batches"])
 def test_more_characters_than_free_keys_arrive_exactly(
     tk_window: TkTarget, xdisplay: VirtualDisplay, typing: XTestTyping, distinct: int
 ) -> None:
@@ -228,11 +228,11 @@ def test_more_characters_than_free_keys_arrive_exactly(
     keymap.close()
     free = [code for code, key in enumerate(source, keymap.first) if key.is_free]
     characters = {code for code, key in enumerate(source, keymap.first) if key.is_character}
+    spare = {code for code, key in enumerate(source, keymap.first) if key.is_spare}
     assert 2 * len(free) < distinct, "the default keymap has fewer keys without symbols than that"
     # CJK characters off the layout, between layout characters typed in place.
     text = "".join(chr(0x4E00 + 37 * index) + " ,."[index % 3] for index in range(distinct))
     space = {code for code, key in enumerate(source, keymap.first) if 0x20 in key.keysyms}
-    in_place = {code for code, key in enumerate(source, keymap.first) if {0x2C, 0x2E} & set(key.keysyms)}
     writes = spy_on_keymap_writes(typing)
     typing.deliver(text)
     assert tk_window.wait_for(text) == text
@@ -240,10 +240,10 @@ def test_more_characters_than_free_keys_arrive_exactly(
     assert (len(writes) == 2) == (distinct == 57)  # one keymap and the restore, or several keymaps
     for keys in writes:
         changed = {code for code, (old, new) in enumerate(zip(source, keys, strict=True), keymap.first) if old != new}
-        assert changed <= set(free) | characters  # never Escape, Tab, an F-key, a modifier...
+        assert changed <= set(free) | spare | characters  # never Escape, Tab, F1-F12, a modifier...
         assert not changed & space
         if distinct == 57:
-            assert not changed & in_place  # keys typing none of the text were enough
+            assert not changed & characters  # keys without symbols and spare keys were enough
         assert min(free) not in changed  # the lowest key without symbols is left for xdotool
 
 
@@ -284,10 +284,10 @@ class Lines:
             return "(nothing within the timeout)"
 
 
-# RICH fits on the keys without symbols; the corpus (253 characters off the layout) borrows character
-# keys as well and is typed in batches. Before, the corpus took Escape, Tab and the F-keys too.
+# RICH fits on the keys without symbols; the corpus (253 characters off the layout) borrows spare and
+# character keys as well. Before, the corpus took Escape, Tab and the F-keys too.
 @pytest.mark.parametrize(
-    "text", ["Hello from the test server. ", RICH, CORPUS], ids=["layout-only", "free-keys", "character-keys"]
+    "text", ["Hello from the test server. ", RICH, CORPUS], ids=["layout-only", "free-keys", "spare-and-character-keys"]
 )
 def test_a_typist_killed_before_restoring_leaves_the_keyboard_usable(
     tk_window: TkTarget, xdisplay: VirtualDisplay, text: str
@@ -304,7 +304,7 @@ def test_a_typist_killed_before_restoring_leaves_the_keyboard_usable(
         assert tk_window.wait_for(text) == text
         left = keymap.differences()
         assert bool(left) == (text != "Hello from the test server. ")  # killed while keys are borrowed
-        assert all(key.is_free or key.is_character for key in left.values())
+        assert all(key.is_free or key.is_spare or key.is_character for key in left.values())
         time.sleep(0.3)
         typist.kill()
         typist.wait(10)
@@ -498,6 +498,38 @@ def test_auto_types_through_xtest_on_x11(x_env: dict[str, str]) -> None:
     output, reason = choose_output(OutputConfig(method="auto"), x_env)
     assert isinstance(output, XTestTyping)
     assert "X11" in reason and x_env["DISPLAY"] in reason
+
+
+def test_auto_types_what_fits_one_keymap_and_pastes_the_rest(
+    tk_window: TkTarget, xdisplay: VirtualDisplay, x_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dictate import x11
+
+    served: list[str] = []  # every text put on a selection to paste it
+    offer = x11.text_contents
+    monkeypatch.setattr(x11, "text_contents", lambda text: served.append(text) or offer(text))
+    output, reason = choose_output(OutputConfig(method="auto"), x_env)
+    assert isinstance(output, XTestTyping) and "pasted" in reason
+    keymap = XtestKeymap(xdisplay)
+    previous = "the user's clipboard – keep me ✓".encode()
+    owner = ClipboardOwner(xdisplay, previous)
+    try:
+        output.deliver(RICH)  # fits: typed, the clipboard is never touched
+        assert tk_window.wait_for(RICH) == RICH
+        assert served == []
+        # 400 distinct CJK characters cannot all be bound at once: pasted, and the clipboard put back.
+        rich = "".join(chr(0x4E00 + 37 * index) + " ,."[index % 3] for index in range(400))
+        tk_window.clear()
+        tk_window.activate()
+        output.deliver(rich)
+        assert tk_window.wait_for(rich) == rich
+        assert served == [rich]
+        assert xdisplay.read_clipboard("UTF8_STRING") == previous
+        assert keymap.differences() == {}  # the keys RICH borrowed went back before the paste keys
+    finally:
+        owner.stop()
+        keymap.close()
+        close_output(output)
 
 
 def test_paste_method_on_x11(x_env: dict[str, str]) -> None:
