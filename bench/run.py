@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/benchmarks.md.
 
-    python -m bench.run            (about 15 minutes on 2 cores)
+    python -m bench.run            (about 30 minutes on 2 cores)
 
 Each section runs in its own process (PortAudio reads the devices once per process; each section
 starts its own virtual microphone, display and local server), and prints Markdown.
