@@ -409,21 +409,27 @@ def cmd_once(args: argparse.Namespace) -> int:
     transcriber = make_transcriber(cfg)
     max_seconds = args.max_seconds or cfg.audio.max_seconds
     status = StatusLine()
+    # Keys pressed until the transcript is out (an Enter meant to stop a recording that a pause had
+    # already ended) are for us, not for the shell that reads the terminal next: they are dropped.
     try:
-        with StopKeys() as keys, Recorder(cfg.audio.device, cfg.audio.sample_rate) as recorder:
-            threading.Thread(target=transcriber.warm, name="dictate-warm", daemon=True).start()
-            hint = "Enter to stop" if keys.active else f"stops after {max_seconds:g} s"
-            if cfg.audio.silence_seconds:
-                hint += f" or after {cfg.audio.silence_seconds:g} s of silence"
-            status.show(f"recording… {hint}")
-            recording, reason = session.capture(
-                recorder, max_seconds=max_seconds, silence_seconds=cfg.audio.silence_seconds, should_stop=keys.pressed
-            )
-        log.debug("recorded %.2f s, ended by %s", recording.seconds, reason)
-        session.check_sendable(recording, cfg)
-        pipeline = session.Pipeline(cfg, transcriber, session.open_history(cfg))
-        status.show(f"transcribing {recording.seconds:.1f} s…")
-        result = pipeline.send(recording, source="once", had_speech=True)
+        with StopKeys() as keys:
+            with Recorder(cfg.audio.device, cfg.audio.sample_rate) as recorder:
+                threading.Thread(target=transcriber.warm, name="dictate-warm", daemon=True).start()
+                hint = "Enter to stop" if keys.active else f"stops after {max_seconds:g} s"
+                if cfg.audio.silence_seconds:
+                    hint += f" or after {cfg.audio.silence_seconds:g} s of silence"
+                status.show(f"recording… {hint}")
+                recording, reason = session.capture(
+                    recorder,
+                    max_seconds=max_seconds,
+                    silence_seconds=cfg.audio.silence_seconds,
+                    should_stop=keys.pressed,
+                )
+            log.debug("recorded %.2f s, ended by %s", recording.seconds, reason)
+            session.check_sendable(recording, cfg)
+            pipeline = session.Pipeline(cfg, transcriber, session.open_history(cfg))
+            status.show(f"transcribing {recording.seconds:.1f} s…")
+            result = pipeline.send(recording, source="once", had_speech=True)
     finally:
         status.clear()  # also on Ctrl-C, so no stale line is left above the prompt
     if not result.text:
@@ -639,6 +645,7 @@ class StopKeys:
         if self._saved is not None and self.fd is not None:
             import termios
 
+            termios.tcflush(self.fd, termios.TCIFLUSH)  # what was typed meanwhile never reaches the shell
             termios.tcsetattr(self.fd, termios.TCSANOW, self._saved)
 
     def pressed(self) -> bool:

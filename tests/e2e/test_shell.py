@@ -265,6 +265,33 @@ def test_enter_stops_the_recording_without_running_the_line(
         assert len(server.uploads) == 1
 
 
+def test_enter_pressed_while_transcribing_does_not_run_the_line(
+    shell: str,
+    home: Path,
+    mic_env: dict[str, str],
+    bin_dir: Path,
+    workdir: Path,
+    terminal: Terminal,
+    vmic: VirtualMic,
+    clip: Callable[[str], Path],
+) -> None:
+    # A pause has already ended the recording; the user, unaware, presses Enter to stop it.
+    with TranscriptionServer(text="touch late.txt") as server:
+        server.queue(Reply(delay=3.0))
+        configure(home, server)
+        start_shell(terminal, shell, home, shell_env(mic_env, bin_dir), workdir, LOAD[shell])
+        terminal.keys("C-x", "C-v")
+        terminal.wait_for_text("recording…")
+        vmic.play(clip(PHRASE))
+        terminal.wait_for_text("transcribing")
+        terminal.keys("Enter")
+        lines = terminal.wait_for_line(f"{PROMPT}touch late.txt")
+        assert prompt_lines(lines) == [f"{PROMPT}touch late.txt"], lines
+        sync(terminal)
+        assert not (workdir / "late.txt").exists()
+        assert len(server.uploads) == 1
+
+
 def test_a_transcript_that_looks_like_a_command_is_not_run(
     shell: str,
     home: Path,
