@@ -407,6 +407,9 @@ def main() -> None:
         stock_tk.stop()
         display.stop()
 
+    print("## Output speed\n")
+    print("Characters per second of each way to put text at the cursor. `auto`, the default, types through")
+    print("XTEST and pastes a text that one keymap cannot hold, such as the corpus below.\n")
     print(f"1,000 characters, {len(set(CORPUS))} distinct, on Xvfb {display.size}; median of {args.repeat} runs")
     print("(single runs for the slow ones); time until the window held its final text.\n")
     print("| approach | target | exact | ms | chars/s |")
