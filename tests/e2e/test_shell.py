@@ -191,6 +191,19 @@ def start_shell(
     terminal.wait_for(lambda lines: prompt_lines(lines) == [PROMPT.rstrip()], "the first prompt")
 
 
+@pytest.fixture
+def open_prompt(
+    shell: str, home: Path, mic_env: dict[str, str], bin_dir: Path, workdir: Path, terminal: Terminal
+) -> Callable[..., Terminal]:
+    """Starts the shell with `dictate shell-init` loaded and returns its terminal at the first prompt."""
+
+    def start(*, two_lines: bool = False) -> Terminal:
+        start_shell(terminal, shell, home, shell_env(mic_env, bin_dir), workdir, LOAD[shell], two_lines=two_lines)
+        return terminal
+
+    return start
+
+
 def configure(home: Path, server: TranscriptionServer, audio: str = "silence_seconds = 0.8") -> None:
     write_config(home, f'[api]\nbase_url = "{server.base_url}"\nmodel = "whisper-test"\n[audio]\n{audio}\n')
 
@@ -217,18 +230,14 @@ def server_error() -> Reply:
 
 
 def test_speech_is_inserted_at_the_cursor_and_not_run(
-    shell: str,
     home: Path,
-    mic_env: dict[str, str],
-    bin_dir: Path,
-    workdir: Path,
-    terminal: Terminal,
     vmic: VirtualMic,
     clip: Callable[[str], Path],
+    open_prompt: Callable[..., Terminal],
 ) -> None:
     with TranscriptionServer(text=SPOKEN) as server:
         configure(home, server)
-        start_shell(terminal, shell, home, shell_env(mic_env, bin_dir), workdir, LOAD[shell])
+        terminal = open_prompt()
         type_line_with_cursor_inside(terminal)
         terminal.keys("C-x", "C-v")
         terminal.wait_for_text("recording…")
@@ -242,18 +251,15 @@ def test_speech_is_inserted_at_the_cursor_and_not_run(
 
 
 def test_enter_stops_the_recording_without_running_the_line(
-    shell: str,
     home: Path,
-    mic_env: dict[str, str],
-    bin_dir: Path,
     workdir: Path,
-    terminal: Terminal,
     vmic: VirtualMic,
     clip: Callable[[str], Path],
+    open_prompt: Callable[..., Terminal],
 ) -> None:
     with TranscriptionServer(text="touch entered.txt") as server:
         configure(home, server, "silence_seconds = 0")  # only Enter ends this recording
-        start_shell(terminal, shell, home, shell_env(mic_env, bin_dir), workdir, LOAD[shell])
+        terminal = open_prompt()
         terminal.keys("C-x", "C-v")
         terminal.wait_for_text("recording… Enter to stop")
         vmic.play(clip(PHRASE))
@@ -266,20 +272,17 @@ def test_enter_stops_the_recording_without_running_the_line(
 
 
 def test_enter_pressed_while_transcribing_does_not_run_the_line(
-    shell: str,
     home: Path,
-    mic_env: dict[str, str],
-    bin_dir: Path,
     workdir: Path,
-    terminal: Terminal,
     vmic: VirtualMic,
     clip: Callable[[str], Path],
+    open_prompt: Callable[..., Terminal],
 ) -> None:
     # A pause has already ended the recording; the user, unaware, presses Enter to stop it.
     with TranscriptionServer(text="touch late.txt") as server:
         server.queue(Reply(delay=3.0))
         configure(home, server)
-        start_shell(terminal, shell, home, shell_env(mic_env, bin_dir), workdir, LOAD[shell])
+        terminal = open_prompt()
         terminal.keys("C-x", "C-v")
         terminal.wait_for_text("recording…")
         vmic.play(clip(PHRASE))
@@ -293,18 +296,15 @@ def test_enter_pressed_while_transcribing_does_not_run_the_line(
 
 
 def test_a_transcript_that_looks_like_a_command_is_not_run(
-    shell: str,
     home: Path,
-    mic_env: dict[str, str],
-    bin_dir: Path,
     workdir: Path,
-    terminal: Terminal,
     vmic: VirtualMic,
     clip: Callable[[str], Path],
+    open_prompt: Callable[..., Terminal],
 ) -> None:
     with TranscriptionServer(text="echo x > proof.txt\n") as server:
         configure(home, server)
-        start_shell(terminal, shell, home, shell_env(mic_env, bin_dir), workdir, LOAD[shell])
+        terminal = open_prompt()
         terminal.keys("C-x", "C-v")
         terminal.wait_for_text("recording…")
         vmic.play(clip(PHRASE))
@@ -315,19 +315,15 @@ def test_a_transcript_that_looks_like_a_command_is_not_run(
 
 
 def test_a_server_error_leaves_the_line_as_it_was(
-    shell: str,
     home: Path,
-    mic_env: dict[str, str],
-    bin_dir: Path,
-    workdir: Path,
-    terminal: Terminal,
     vmic: VirtualMic,
     clip: Callable[[str], Path],
+    open_prompt: Callable[..., Terminal],
 ) -> None:
     with TranscriptionServer(text=SPOKEN) as server:
         server.queue(*[server_error() for _ in range(4)])  # the first try and all three retries fail
         configure(home, server)
-        start_shell(terminal, shell, home, shell_env(mic_env, bin_dir), workdir, LOAD[shell])
+        terminal = open_prompt()
         type_line_with_cursor_inside(terminal)
         terminal.keys("C-x", "C-v")
         terminal.wait_for_text("recording…")
@@ -340,16 +336,12 @@ def test_a_server_error_leaves_the_line_as_it_was(
 
 
 def test_no_speech_leaves_the_line_as_it_was(
-    shell: str,
     home: Path,
-    mic_env: dict[str, str],
-    bin_dir: Path,
-    workdir: Path,
-    terminal: Terminal,
+    open_prompt: Callable[..., Terminal],
 ) -> None:
     with TranscriptionServer(text=SPOKEN) as server:
         configure(home, server, "silence_seconds = 0.8\nmax_seconds = 1")
-        start_shell(terminal, shell, home, shell_env(mic_env, bin_dir), workdir, LOAD[shell])
+        terminal = open_prompt()
         type_line_with_cursor_inside(terminal)
         terminal.keys("C-x", "C-v")
         terminal.wait_for_text("no speech heard")
@@ -360,16 +352,12 @@ def test_no_speech_leaves_the_line_as_it_was(
 
 
 def test_ctrl_c_stops_the_recording_and_keeps_the_line(
-    shell: str,
     home: Path,
-    mic_env: dict[str, str],
-    bin_dir: Path,
-    workdir: Path,
-    terminal: Terminal,
+    open_prompt: Callable[..., Terminal],
 ) -> None:
     with TranscriptionServer(text=SPOKEN) as server:
         configure(home, server)
-        start_shell(terminal, shell, home, shell_env(mic_env, bin_dir), workdir, LOAD[shell])
+        terminal = open_prompt()
         type_line_with_cursor_inside(terminal)
         terminal.keys("C-x", "C-v")
         terminal.wait_for_text("recording…")
@@ -382,19 +370,14 @@ def test_ctrl_c_stops_the_recording_and_keeps_the_line(
 
 
 def test_a_two_line_prompt_stays_whole(
-    shell: str,
     home: Path,
-    mic_env: dict[str, str],
-    bin_dir: Path,
-    workdir: Path,
-    terminal: Terminal,
     vmic: VirtualMic,
     clip: Callable[[str], Path],
+    open_prompt: Callable[..., Terminal],
 ) -> None:
     with TranscriptionServer(text=SPOKEN) as server:
         configure(home, server)
-        env = shell_env(mic_env, bin_dir)
-        start_shell(terminal, shell, home, env, workdir, LOAD[shell], two_lines=True)
+        terminal = open_prompt(two_lines=True)
         type_line_with_cursor_inside(terminal)
         terminal.keys("C-x", "C-v")
         terminal.wait_for_text("recording…")
@@ -408,15 +391,11 @@ def test_a_two_line_prompt_stays_whole(
 def test_a_failure_keeps_its_message_above_a_two_line_prompt(
     shell: str,
     home: Path,
-    mic_env: dict[str, str],
-    bin_dir: Path,
-    workdir: Path,
-    terminal: Terminal,
+    open_prompt: Callable[..., Terminal],
 ) -> None:
     with TranscriptionServer(text=SPOKEN) as server:
         configure(home, server, "silence_seconds = 0.8\nmax_seconds = 1")
-        env = shell_env(mic_env, bin_dir)
-        start_shell(terminal, shell, home, env, workdir, LOAD[shell], two_lines=True)
+        terminal = open_prompt(two_lines=True)
         type_line_with_cursor_inside(terminal)
         terminal.keys("C-x", "C-v")
         terminal.wait_for_text("no speech heard")
