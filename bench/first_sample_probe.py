@@ -11,14 +11,14 @@ import random
 import sys
 import time
 
-from dictate.recorder import Recorder
+from dictate.microphone import Recorder
 
 
 def open_per_press(repeats: int) -> list[float]:
     out = []
     for _ in range(repeats):
         pressed = time.monotonic()
-        with Recorder(rate=16000, keep=False) as recorder:
+        with Recorder(rate=16000) as recorder:
             while recorder.read(timeout=1) is None:
                 pass
             assert recorder.first_block_at is not None
@@ -29,7 +29,7 @@ def open_per_press(repeats: int) -> list[float]:
 
 def kept_open(repeats: int) -> list[float]:
     out = []
-    with Recorder(rate=16000, keep=False) as recorder:
+    with Recorder(rate=16000) as recorder:
         for _ in range(repeats):
             time.sleep(random.uniform(0.05, 0.15))
             while recorder.read(timeout=0) is not None:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dictate import DictateError
 from dictate.config import runtime_dir
+from dictate.errors import DictateError
 
 COMMANDS = ("start", "stop", "toggle", "cancel", "status", "pause", "resume")
 MAX_LINE = 1024

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from dictate import DictateError
 from dictate.config import Config
+from dictate.errors import DictateError
 
 TOOLS = ("xdotool", "xclip", "xsel", "wtype", "ydotool", "wl-copy", "tmux", "notify-send")
 
@@ -57,8 +57,10 @@ def _config(config: Config) -> Check:
 
 
 def _microphone(config: Config) -> Check:
-    from dictate.audio import frame_levels, peak_dbfs
-    from dictate.recorder import Recorder, input_devices
+    import numpy as np
+
+    from dictate.audio import Recording, frame_levels, peak_dbfs
+    from dictate.microphone import Recorder, input_devices
 
     devices = input_devices()
     if not devices:
@@ -68,14 +70,19 @@ def _microphone(config: Config) -> Check:
             "no input device found",
             "connect a microphone; check that PulseAudio or PipeWire runs (`pactl info`)",
         )
+    blocks = []
     with Recorder(config.audio.device, config.audio.sample_rate) as recorder:
         deadline = time.monotonic() + 3  # a suspended source can take a moment to wake up
-        while recorder.read(timeout=0.05) is None and time.monotonic() < deadline:
+        while (block := recorder.read(timeout=0.05)) is None and time.monotonic() < deadline:
             pass
         end = time.monotonic() + 1.0
         while time.monotonic() < end:
-            recorder.read(timeout=0.05)
-        recording = recorder.take()
+            if block is not None:
+                blocks.append(block)
+            block = recorder.read(timeout=0.05)
+        rate = recorder.capture_rate
+    samples = np.concatenate(blocks) if blocks else np.empty(0, dtype=np.int16)
+    recording = Recording(samples, rate).at_rate(config.audio.sample_rate)
     name = (
         next((d.name for d in devices if d.is_default), "default") if not config.audio.device else config.audio.device
     )
@@ -131,7 +138,8 @@ def _output(config: Config) -> Check:
 
 
 def _hotkey(config: Config) -> Check:
-    from dictate.hotkey import HotkeyListener, HotkeyState, parse_hotkey
+    from dictate.hotkey import HotkeyState, parse_hotkey
+    from dictate.hotkey.listener import HotkeyListener
 
     listener = HotkeyListener(HotkeyState(parse_hotkey(config.hotkey.keys)), lambda _event: None)
     try:
@@ -160,7 +168,9 @@ def _endpoint(config: Config) -> Check:
     import requests
 
     from dictate import config as cfg
-    from dictate.transcriber import network_error, parse_error, redact
+    from dictate.engines.http import network_error
+    from dictate.engines.replies import parse_error
+    from dictate.errors import redact
 
     key, source = cfg.api_key(config)
     url = config.api.base_url.rstrip("/") + "/models"
@@ -178,7 +188,7 @@ def _endpoint(config: Config) -> Check:
             "endpoint",
             False,
             f"{config.api.base_url} refused the key ({keyinfo}): HTTP "
-            f"{response.status_code} {redact(message, key)}".rstrip(),
+            f"{response.status_code} {redact(message)}".rstrip(),
             hint,
         )
     if response.status_code == 200:

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
-from dictate import EXIT_USAGE, DictateError
+from dictate.errors import DictateError, ExitCode
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -103,13 +103,13 @@ class HistoryError(DictateError):
 class UnknownEntry(HistoryError):
     """No dictation has this ID."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitCode.USAGE
 
 
 class EntryStateError(HistoryError):
     """The dictation is not in a state that allows this step (e.g. delivering a queued one)."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitCode.USAGE
 
 
 # ---- migrations ------------------------------------------------------------------------------

@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import signal
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any, Protocol
 
-from dictate import DictateError
-from dictate.audio import PauseSplitter, Recording, encode, has_speech, resample
+from dictate.audio import Recording, has_speech
 from dictate.config import Config, data_dir
-from dictate.history import HistoryError
-from dictate.recorder import Recorder
-from dictate.session import NothingToSend, Pipeline, Result, TranscriptionFailed
+from dictate.dictation import NothingToSend, Pipeline, Result, TranscriptionFailed
+from dictate.errors import DictateError
+from dictate.listening import Event, Listening, Loop, Microphone, Part, Worker, open_recorder
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("dictate")
 
 LEAD_SECONDS = 0.3  # silence kept before an utterance
 RETRY_FIRST, RETRY_MAX = 2.0, 30.0  # seconds between attempts while the endpoint is down
@@ -35,6 +30,8 @@ RETRY_FIRST, RETRY_MAX = 2.0, 30.0  # seconds between attempts while the endpoin
 
 class Sink(Protocol):
     def write(self, started: datetime, text: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def default_notes_file(now: datetime | None = None) -> Path:
@@ -81,6 +78,9 @@ class LineSink:
     def write(self, started: datetime, text: str) -> None:
         self.deliver(text)
 
+    def close(self) -> None:
+        pass
+
 
 @dataclass
 class Utterance:
@@ -89,69 +89,37 @@ class Utterance:
     entry_id: int | None  # its place in the spool, None when the history cannot be used
 
 
-class NoteTaker:
-    def __init__(self, config: Config, pipeline: Pipeline, sink: Sink) -> None:
+class NoteTaker(Loop):
+    def __init__(
+        self,
+        config: Config,
+        pipeline: Pipeline,
+        sink: Sink,
+        *,
+        microphone: Callable[[Any], Microphone] = open_recorder,
+    ) -> None:
+        super().__init__()
         self.config = config
         self.pipeline = pipeline
         self.sink = sink
+        self.microphone = microphone
         self.paused = False
         self.written = 0
-        self._events: queue.SimpleQueue[tuple[str, queue.SimpleQueue[dict[str, Any]] | None]] = queue.SimpleQueue()
-        self._work: queue.Queue[Utterance | None] = queue.Queue()
         self._stopping = threading.Event()
-        self._worker = threading.Thread(target=self._run_worker, name="notes-worker", daemon=True)
-        self._recorder: Recorder | None = None
-        self._splitter: PauseSplitter | None = None
-        self._opened_at = 0.0  # wall-clock time of the stream's first sample
-
-    # ---- control (other threads) -------------------------------------------------------------
-
-    def post(self, name: str) -> None:
-        self._events.put((name, None))
-
-    def command(self, name: str) -> dict[str, Any]:
-        reply: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
-        self._events.put((name, reply))
-        try:
-            return reply.get(timeout=5)
-        except queue.Empty:
-            return {"ok": False, "error": "busy"}
+        self.worker: Worker[Utterance] = Worker("notes-worker", self._process)
 
     @property
     def state(self) -> str:
         return "paused" if self.paused else "listening"
 
-    # ---- the main loop -----------------------------------------------------------------------
+    # ---- the main thread ---------------------------------------------------------------------
 
-    def run(self) -> None:
-        self._worker.start()
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            self._open()
-            while not self._stopping.is_set():
-                if self._recorder is not None:
-                    self._listen(0.05)
-                    timeout = 0.0
-                else:
-                    timeout = 0.5
-                try:
-                    name, reply = self._events.get(timeout=timeout) if timeout else self._events.get_nowait()
-                except queue.Empty:
-                    continue
-                outcome = self._apply(name)
-                if reply is not None:
-                    reply.put(outcome)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self._finish()
+    def started(self) -> None:
+        self.worker.start()
+        self._open()
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if self._stopping.is_set():
-            raise KeyboardInterrupt  # a second Ctrl-C: leave now; pending utterances are in the spool
-        self._stopping.set()
-
-    def _apply(self, name: str) -> dict[str, Any]:
+    def apply(self, event: Event) -> dict[str, Any]:
+        name = event.name
         if name in ("pause", "toggle", "stop") and not self.paused:
             self._close()
             self.paused = True
@@ -162,72 +130,47 @@ class NoteTaker:
             log.info("listening")
         elif name not in ("status", "pause", "resume", "toggle", "start", "stop"):
             return {"ok": False, "error": f"{name} is not available in notes mode", "state": self.state}
-        return {"ok": True, "state": self.state, "queued": self._work.qsize(), "delivered": self.written}
+        return {"ok": True, "state": self.state, "queued": self.worker.pending(), "delivered": self.written}
+
+    def take(self, parts: list[Part]) -> None:
+        for part in parts:
+            self._queue(part)
+
+    def finished(self) -> None:
+        self._stopping.set()
+        self._close()
+        pending = self.worker.pending()
+        if pending:
+            log.info("finishing %d pending utterance(s)…", pending)
+        self.worker.finish()
 
     def _open(self) -> None:
-        audio = self.config.audio
-        self._recorder = Recorder(audio.device, audio.sample_rate, keep=False).__enter__()
-        self._splitter = PauseSplitter(
-            self._recorder.capture_rate, ((0.5, self.config.notes.pause_seconds),), max_lead_seconds=LEAD_SECONDS
+        self.listening = Listening(
+            self.config.audio,
+            ((0.5, self.config.notes.pause_seconds),),
+            max_lead_seconds=LEAD_SECONDS,
+            bounded=False,
+            microphone=self.microphone,
         )
-        self._opened_at = time.time()
-
-    def _listen(self, timeout: float) -> None:
-        assert self._recorder is not None and self._splitter is not None
-        block = self._recorder.read(timeout=timeout)
-        while block is not None:
-            for start, part in self._splitter.feed_timed(block):
-                self._queue(start, part)
-            block = self._recorder.read(timeout=0)
 
     def _close(self) -> None:
         """Stop listening; an utterance in progress is kept."""
-        if self._recorder is None or self._splitter is None:
+        if self.listening is None:
             return
-        self._listen(0)
-        self._recorder.__exit__(None, None, None)
-        rest = self._splitter.rest()
-        if has_speech(Recording(rest, self._splitter.rate)):
-            self._queue(self._splitter.position, rest)
-        self._recorder = self._splitter = None
+        listening, self.listening = self.listening, None
+        rest = listening.close()
+        if has_speech(rest.recording):
+            self._queue(rest, listening)
 
-    def _queue(self, start: int, samples: Any) -> None:
-        assert self._recorder is not None
-        rate, target = self._recorder.capture_rate, self.config.audio.sample_rate
-        recording = Recording(samples if rate == target else resample(samples, rate, target), target)
-        started = datetime.fromtimestamp(self._opened_at + start / rate)
-        entry_id = None
-        if self.pipeline.history is not None:
-            try:
-                entry_id = self.pipeline.history.spool(
-                    encode(recording, "wav"),
-                    source="notes",
-                    model=self.config.api.model,
-                    base_url=self.config.api.base_url,
-                ).id
-            except HistoryError as exc:
-                log.warning("warning: utterance not saved (%s); sending it anyway", exc.message)
-        log.debug("utterance of %.1f s queued", recording.seconds)
-        self._work.put(Utterance(started, recording, entry_id))
-
-    def _finish(self) -> None:
-        self._close()
-        pending = self._work.qsize()
-        self._work.put(None)
-        if pending:
-            log.info("finishing %d pending utterance(s)…", pending)
-        self._worker.join()
+    def _queue(self, part: Part, listening: Listening | None = None) -> None:
+        listening = listening or self.listening
+        assert listening is not None
+        started = datetime.fromtimestamp(listening.opened_at + part.start)
+        entry_id = self.pipeline.spool(part.recording, source="notes")
+        log.debug("utterance of %.1f s queued", part.recording.seconds)
+        self.worker.put(Utterance(started, part.recording, entry_id))
 
     # ---- the worker: in order, and patient while the endpoint is down -------------------------
-
-    def _run_worker(self) -> None:
-        while (utterance := self._work.get()) is not None:
-            try:
-                self._process(utterance)
-            except DictateError as exc:
-                log.error("%s", exc.message)
-            except Exception as exc:  # one utterance must not end note taking
-                log.exception("unexpected error with an utterance: %s", exc)
 
     def _process(self, utterance: Utterance) -> None:
         delay = RETRY_FIRST
@@ -250,9 +193,8 @@ class NoteTaker:
                     continue
                 delay = min(delay * 2, RETRY_MAX)
         if result.text:
-            self.sink.write(utterance.started, result.text)
+            self.pipeline.deliver(result, lambda text: self.sink.write(utterance.started, text))
             self.written += 1
-            self.pipeline.delivered(result)
 
     def _send(self, utterance: Utterance) -> Result:
         history = self.pipeline.history

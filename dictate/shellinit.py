@@ -18,7 +18,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from dictate import EXIT_USAGE, DictateError
+from dictate.errors import DictateError, ExitCode
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -50,7 +50,7 @@ MAX_KEY_LENGTH = 64
 class BadKey(DictateError):
     """A --key that is not a key sequence in the shell's notation, or not safe to embed."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitCode.USAGE
 
 
 def check_key(shell: str, key: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dictate import EXIT_USAGE, ConfigError, config
+from dictate import ConfigError, ExitCode, config
 from dictate.audio import EncodedAudio
 from dictate.config import HistoryConfig
 from dictate.history import (
@@ -361,7 +361,7 @@ def test_steps_out_of_order_are_refused(history: History) -> None:
         history.discard(entry.id)
     with pytest.raises(UnknownEntry) as err:
         history.mark_done(99, "nobody")
-    assert err.value.exit_code == EXIT_USAGE
+    assert err.value.exit_code == ExitCode.USAGE
 
 
 def test_discard_removes_the_audio_and_keeps_the_reason(history: History) -> None:
@@ -612,7 +612,7 @@ def test_history_show_unknown_id_is_a_one_line_usage_error(user_env: dict[str, s
     with History.open() as h:
         delivered(h, "something")
     result = proc.run(["history", "show", bad_id], user_env)
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == ExitCode.USAGE
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
     assert "no dictation with ID" in result.stderr

@@ -119,8 +119,6 @@ def test_pause_and_resume_through_ctl(
         assert paused.returncode == 0, paused.stderr
         run.wait_for_stderr("paused")
         vmic.play(clip("nobody should hear this"))
-        time.sleep(1.5)
-        assert server.uploads == []
         assert proc.run(["ctl", "status", "--notes"], mic_env).stdout.startswith("paused")
         assert proc.run(["ctl", "resume"], mic_env).returncode == 0
         run.wait_for_stderr("listening", timeout=10)
@@ -131,6 +129,7 @@ def test_pause_and_resume_through_ctl(
     finally:
         run.kill()
     assert code == 0, err
+    # It has sent all it heard before it exited: one utterance, the one after resume.
     assert len(lines) == 1 and len(server.uploads) == 1
 
 

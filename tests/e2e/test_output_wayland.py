@@ -9,7 +9,7 @@ import pytest
 
 from dictate.config import OutputConfig
 from dictate.output import WaylandPaste, WtypeTyping, choose_output
-from dictate.textproc import process
+from dictate.text import process
 from tests.rig.corpus import CORPUS
 from tests.rig.wayland import FootTarget, HeadlessSway
 

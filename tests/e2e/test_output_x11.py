@@ -20,7 +20,7 @@ from Xlib.protocol import rq
 from dictate.config import OutputConfig
 from dictate.keymap import keysym_for
 from dictate.output import X11Paste, XTestTyping, choose_output, close_output
-from dictate.textproc import process
+from dictate.text import process
 from tests.rig.corpus import CORPUS
 from tests.rig.display import ClipboardOwner, TkTarget, VirtualDisplay, XtermTarget, XtestKeymap
 

@@ -45,6 +45,7 @@ class Received:
     seconds: float | None = None
     recognized: str | None = None
     at: float = field(default_factory=time.monotonic)  # when the request arrived
+    answered_at: float | None = None  # when the answer was sent
 
 
 @dataclass
@@ -249,6 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
         if ctype.startswith("multipart/form-data"):
             _parse_multipart(ctype, body, received)
         self._respond(self.server.app.handle(received))
+        received.answered_at = time.monotonic()
 
     def _respond(self, reply: Reply) -> None:
         if reply.delay:

@@ -1,36 +1,20 @@
-"""The microphone: one sounddevice.InputStream owned by a context manager.
+"""The microphone: one sounddevice.InputStream, opened and closed by its owner; the device list.
 
 The audio callback runs on PortAudio's thread and only copies each block into a queue; everything
-else (level tracking, encoding, deciding when to stop) happens on the caller's side.
+else (cutting, encoding, deciding when to stop) happens on the caller's side.
 """
 
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from dictate import ConfigError, DictateError
-from dictate.audio import Recording, resample
-
-# PortAudio does not promise thread safety for opening and closing streams; cues play from their
-# own thread while the recorder opens streams on the main one.
-PORTAUDIO_LOCK = threading.Lock()
-
-
-def _sounddevice() -> ModuleType:
-    try:
-        import sounddevice
-    except OSError as exc:  # raised at import when libportaudio is missing
-        raise DictateError(
-            f"PortAudio is not available ({exc}); install it: sudo apt-get install libportaudio2"
-        ) from None
-    return sounddevice
+from dictate.errors import ConfigError, DictateError
+from dictate.portaudio import LOCK, sounddevice
 
 
 @dataclass(frozen=True)
@@ -45,7 +29,7 @@ class InputDevice:
 
 def input_devices() -> list[InputDevice]:
     """Every device that can record, with the system default marked."""
-    sd = _sounddevice()
+    sd = sounddevice()
     try:
         default = sd.default.device[0]
         devices = sd.query_devices()
@@ -76,7 +60,7 @@ def resolve_device(spec: str, devices: list[InputDevice] | None = None) -> int |
     """Device index for "" (system default: None), an index, or a unique name substring."""
     spec = spec.strip()
     if not spec:
-        _sounddevice()  # loads PortAudio, so the failure to load is reported here
+        sounddevice()  # loads PortAudio, so the failure to load is reported here
         return None
     devices = input_devices() if devices is None else devices
     if spec.isdigit():
@@ -96,31 +80,26 @@ def resolve_device(spec: str, devices: list[InputDevice] | None = None) -> int |
 
 
 class Recorder:
-    """Record mono int16 at `rate`; use as `with Recorder(...) as rec:` and call `read`/`take`."""
+    """The microphone, recording mono int16 at `rate` Hz (or at the device's own rate, `capture_rate`,
+    when it refuses that one). `open()` or `with`, then `read()` blocks until `close()`."""
 
-    def __init__(self, device: str = "", rate: int = 16000, blocksize: int = 0, *, keep: bool = True) -> None:
+    def __init__(self, device: str = "", rate: int = 16000, blocksize: int = 0) -> None:
         self.device_spec = device
         self.rate = rate
         self.blocksize = blocksize
-        self.keep = keep  # keep blocks for take(); off when the caller collects them itself
         self._queue: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
-        self._blocks: list[np.ndarray] = []
         self._stream: Any = None
         self.capture_rate = rate
-        self.started_at = 0.0  # monotonic time the stream was asked to start
         self.first_block_at: float | None = None  # monotonic time the first block arrived
-        self.overflows = 0
         self.captured_frames = 0  # at capture_rate, counted as blocks are read
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if self.first_block_at is None:
             self.first_block_at = time.monotonic()
-        if status.input_overflow:
-            self.overflows += 1
         self._queue.put(indata[:, 0].copy())
 
-    def __enter__(self) -> Recorder:
-        sd = _sounddevice()
+    def open(self) -> Recorder:
+        sd = sounddevice()
         device = resolve_device(self.device_spec)
         try:
             sd.check_input_settings(device=device, channels=1, dtype="int16", samplerate=self.rate)
@@ -130,9 +109,8 @@ class Recorder:
             self.capture_rate = int(info["default_samplerate"])
         except ValueError as exc:
             raise DictateError(f"no microphone found ({exc}); see `dictate devices`") from None
-        self.started_at = time.monotonic()
         try:
-            with PORTAUDIO_LOCK:
+            with LOCK:
                 self._stream = sd.InputStream(
                     device=device,
                     samplerate=self.capture_rate,
@@ -150,30 +128,24 @@ class Recorder:
             raise DictateError(f"cannot record from {name}: {exc}; see `dictate devices`") from None
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
         if self._stream is not None:
-            with PORTAUDIO_LOCK:
-                self._stream.stop()
-                self._stream.close()
-            self._stream = None
+            stream, self._stream = self._stream, None
+            with LOCK:
+                stream.stop()
+                stream.close()
+
+    def __enter__(self) -> Recorder:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def read(self, timeout: float | None = None) -> np.ndarray | None:
-        """The next block at `capture_rate` (also kept for `take`), or None if none came in time."""
+        """The next block at `capture_rate`, or None if none came in time."""
         try:
             block = self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
-        if self.keep:
-            self._blocks.append(block)
         self.captured_frames += len(block)
         return block
-
-    def take(self) -> Recording:
-        """Everything captured so far, as one recording; the recorder starts over empty."""
-        while self.read(timeout=0) is not None:
-            pass
-        samples = np.concatenate(self._blocks) if self._blocks else np.empty(0, dtype=np.int16)
-        self._blocks = []
-        if self.capture_rate != self.rate:
-            samples = resample(samples, self.capture_rate, self.rate)
-        return Recording(samples, self.rate)

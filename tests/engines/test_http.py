@@ -5,110 +5,27 @@ import socket
 import numpy as np
 import pytest
 
-from dictate.audio import EncodedAudio, Recording, encode
+from dictate.audio import Recording, encode
 from dictate.config import ApiConfig
-from dictate.transcriber import (
-    NO_RETRY,
-    RetryPolicy,
-    Transcriber,
-    TranscriptionError,
-    build_request,
-    parse_error,
-    parse_response,
-    parse_retry_after,
-    speech_text,
-)
+from dictate.engines import TranscriptionError
+from dictate.engines.http import NO_RETRY, HttpEngine, RetryPolicy, build_request
 from tests.rig.server import Reply, TranscriptionServer
 
 KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
 
 
-def audio(seconds: float = 0.5) -> EncodedAudio:
+def audio(seconds: float = 0.5) -> Recording:
     t = np.arange(int(seconds * 16000)) / 16000
-    return encode(Recording((np.sin(2 * np.pi * 300 * t) * 8000).astype(np.int16), 16000))
+    return Recording((np.sin(2 * np.pi * 300 * t) * 8000).astype(np.int16), 16000)
 
 
 def client(
     server: TranscriptionServer, key: str | None = KEY, retry: RetryPolicy = NO_RETRY, **api: object
-) -> Transcriber:
+) -> HttpEngine:
     sleeps: list[float] = []
-    t = Transcriber(ApiConfig(base_url=server.base_url, **api), key, retry=retry, sleep=sleeps.append)  # type: ignore[arg-type]
+    t = HttpEngine(ApiConfig(base_url=server.base_url, **api), key, retry=retry, sleep=sleeps.append)  # type: ignore[arg-type]
     t.sleeps = sleeps  # type: ignore[attr-defined]
     return t
-
-
-# ---- pure parsing ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("ctype", "body", "text"),
-    [
-        ("application/json", b'{"text": "Hello there."}', "Hello there."),
-        ("application/json", b'{"text": "", "usage": {"seconds": 1}}', ""),
-        ("text/plain; charset=utf-8", "Grüße, 你好\n".encode(), "Grüße, 你好\n"),
-        ("application/json", b'"vLLM answers text as a JSON string"', "vLLM answers text as a JSON string"),
-        ("", b"plain body without a content type", "plain body without a content type"),
-    ],
-)
-def test_parse_response_shapes(ctype: str, body: bytes, text: str) -> None:
-    assert parse_response(ctype, body)[0] == text
-
-
-def test_parse_response_rejects_json_without_text() -> None:
-    with pytest.raises(TranscriptionError, match="no text"):
-        parse_response("application/json", b'{"result": "x"}')
-    with pytest.raises(TranscriptionError, match="not valid JSON"):
-        parse_response("application/json", b"{broken")
-
-
-def test_verbose_json_segments_drop_silence_by_whisper_rule() -> None:
-    body = b"""{"text": " Hello. Thank you.", "segments": [
-        {"text": " Hello.", "no_speech_prob": 0.1, "avg_logprob": -0.3, "compression_ratio": 1.2},
-        {"text": " Thank you.", "no_speech_prob": 0.9, "avg_logprob": -1.5, "compression_ratio": 1.0},
-        {"text": " la la la la la la", "no_speech_prob": 0.1, "avg_logprob": -0.2, "compression_ratio": 3.1},
-        {"text": " Still speech.", "no_speech_prob": 0.9, "avg_logprob": -0.5, "compression_ratio": 1.0}]}"""
-    from dictate.transcriber import Transcript
-
-    text, segments = parse_response("application/json", body)
-    assert segments is not None and len(segments) == 4
-    assert speech_text(Transcript(text, segments)) == " Hello. Still speech."
-
-
-@pytest.mark.parametrize(
-    ("body", "message", "code"),
-    [
-        (
-            b'{"error": {"message": "Invalid file format.", "type": "invalid_request_error", "code": null}}',
-            "Invalid file format.",
-            "invalid_request_error",
-        ),
-        (
-            b'{"error": {"message": "You exceeded your current quota", "code": "insufficient_quota"}}',
-            "You exceeded your current quota",
-            "insufficient_quota",
-        ),
-        (b'{"error": "failed to read audio data"}', "failed to read audio data", ""),
-        (b'{"detail": "Invalid API key"}', "Invalid API key", ""),
-        (
-            b'{"detail": [{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}]}',
-            "file: Field required",
-            "",
-        ),
-        (b'{"message": "gateway says no"}', "gateway says no", ""),
-        (b"<html><head><title>502 Bad Gateway</title></head></html>", "502 Bad Gateway", ""),
-        (b"upstream connect error\n\x1b[31mred\x1b[0m", "upstream connect error red", ""),
-    ],
-)
-def test_parse_error_shapes(body: bytes, message: str, code: str) -> None:
-    assert parse_error("application/json", body) == (message, code)
-
-
-def test_retry_after_headers() -> None:
-    assert parse_retry_after({"retry-after-ms": "1500"}) == 1.5
-    assert parse_retry_after({"retry-after": "3"}) == 3.0
-    assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
-    assert parse_retry_after({"retry-after": "soon"}) is None
-    assert parse_retry_after({}) is None
 
 
 def test_backoff_is_exponential_capped_with_jitter() -> None:
@@ -120,17 +37,17 @@ def test_backoff_is_exponential_capped_with_jitter() -> None:
 
 
 def test_request_fields_only_when_set() -> None:
-    req = build_request(ApiConfig(), audio())
+    req = build_request(ApiConfig(), encode(audio()))
     assert req.fields == (("model", "whisper-1"),)
     assert req.url == "https://api.openai.com/v1/audio/transcriptions"
     api = ApiConfig(
         base_url="http://x/v1/", language="de", prompt="Namen: Müller", temperature=0.2, response_format="json"
     )
-    req = build_request(api, audio())
+    req = build_request(api, encode(audio()), "Namen: Müller. Der Text davor.")
     assert dict(req.fields) == {
         "model": "whisper-1",
         "language": "de",
-        "prompt": "Namen: Müller",
+        "prompt": "Namen: Müller. Der Text davor.",
         "temperature": "0.2",
         "response_format": "json",
     }
@@ -147,7 +64,7 @@ def test_upload_is_multipart_with_model_file_and_bearer(server: TranscriptionSer
     (got,) = server.uploads
     assert got.fields["model"] == "whisper-large-v3-turbo"
     assert got.fields["language"] == "en"
-    assert got.filename == "audio.wav" and got.audio_format == "WAV"
+    assert got.filename == "audio.flac" and got.audio_format == "FLAC"  # [api] format, flac by default
     assert (got.rate, got.channels) == (16000, 1)
     assert got.headers["authorization"] == f"Bearer {KEY}"
     assert result.bytes_sent == len(got.file_bytes)
@@ -189,7 +106,7 @@ def test_plain_text_response_format(server: TranscriptionServer) -> None:
 def test_errors_are_one_readable_line(server: TranscriptionServer, reply: Reply, kind: str, needle: str) -> None:
     server.queue(reply)
     with pytest.raises(TranscriptionError) as info:
-        client(server).transcribe(audio())
+        client(server, format="wav").transcribe(audio())  # WAV: no second try in another format
     err = info.value
     assert err.kind == kind and not err.retryable
     assert needle in err.message
@@ -253,21 +170,21 @@ def test_connection_refused() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    t = Transcriber(ApiConfig(base_url=f"http://127.0.0.1:{port}/v1"), KEY, retry=NO_RETRY)
+    t = HttpEngine(ApiConfig(base_url=f"http://127.0.0.1:{port}/v1"), KEY, retry=NO_RETRY)
     with pytest.raises(TranscriptionError, match=r"connection refused by 127\.0\.0\.1.*is the server running") as info:
         t.transcribe(audio())
     assert info.value.kind == "refused"
 
 
 def test_dns_failure() -> None:
-    t = Transcriber(ApiConfig(base_url="https://no-such-host.invalid/v1"), KEY, retry=NO_RETRY)
+    t = HttpEngine(ApiConfig(base_url="https://no-such-host.invalid/v1"), KEY, retry=NO_RETRY)
     with pytest.raises(TranscriptionError, match=r"cannot resolve no-such-host\.invalid") as info:
         t.transcribe(audio())
     assert info.value.kind == "dns"
 
 
 def test_response_size_is_capped(server: TranscriptionServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("dictate.transcriber.MAX_RESPONSE_BYTES", 1000)
+    monkeypatch.setattr("dictate.engines.http.MAX_RESPONSE_BYTES", 1000)
     server.queue(Reply(body={"text": "x" * 5000}))
     with pytest.raises(TranscriptionError, match="exceeded"):
         client(server).transcribe(audio())

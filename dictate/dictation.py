@@ -1,6 +1,7 @@
-"""One dictation from captured audio to clean text, spooled so that nothing is lost on the way.
+"""One dictation from recorded audio to delivered text, spooled so that nothing is lost on the way,
+and the one place where a delivery is recorded.
 
-Collaborators (transcriber, history) are passed in, so tests and other front ends can swap them.
+Collaborators (engine, history) are passed in, so tests and other front ends can swap them.
 """
 
 from __future__ import annotations
@@ -11,21 +12,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from dictate import DictateError
-from dictate.audio import EncodedAudio, Recording, SpeechTracker, decode, encode, has_speech, split_for_upload
+from dictate.audio import Recording, decode, encode, has_speech
 from dictate.config import Config
-from dictate.history import History, HistoryError
-from dictate.recorder import Recorder
-from dictate.textproc import join, process
-from dictate.transcriber import Transcriber, Transcript, TranscriptionError, speech_text
+from dictate.engines import Engine, TranscriptionError
+from dictate.errors import DictateError
+from dictate.store import History, HistoryError
+from dictate.text import join, process
 
-log = logging.getLogger(__name__)
-
-PROMPT_CHARS = 800  # about the 224 tokens of prompt the model keeps
+log = logging.getLogger("dictate")
 
 
 class NothingToSend(DictateError):
@@ -51,39 +48,6 @@ class Result:
     server_seconds: float | None = None
 
 
-def capture(
-    recorder: Recorder,
-    *,
-    max_seconds: float,
-    silence_seconds: float,
-    should_stop: Callable[[], bool] = lambda: False,
-    poll: float = 0.05,
-) -> tuple[Recording, str]:
-    """Record until should_stop(), max_seconds, or silence_seconds of quiet after speech.
-
-    Returns the recording and why it ended: "stopped", "max_seconds" or "silence".
-    """
-    tracker = SpeechTracker(recorder.capture_rate)
-    deadline = time.monotonic() + max_seconds
-    reason = "stopped"
-    while True:
-        block = recorder.read(timeout=poll)
-        if block is not None:
-            tracker.feed(block)
-        if should_stop():
-            break
-        if recorder.captured_frames >= max_seconds * recorder.capture_rate or time.monotonic() > deadline + 1:
-            reason = "max_seconds"
-            break
-        if silence_seconds and tracker.speech_started and tracker.silence_after_speech >= silence_seconds:
-            reason = "silence"
-            break
-    recording = recorder.take()
-    if reason == "max_seconds":
-        recording = Recording(recording.samples[: int(max_seconds * recording.rate)], recording.rate)
-    return recording, reason
-
-
 def check_sendable(recording: Recording, config: Config) -> None:
     """Raise NothingToSend for a recording too short or without speech: it is not uploaded."""
     if recording.seconds < config.audio.min_seconds:
@@ -95,53 +59,19 @@ def check_sendable(recording: Recording, config: Config) -> None:
         raise NothingToSend(f"no speech heard in {recording.seconds:.1f} s of audio; nothing sent")
 
 
-def prompt_for(user_prompt: str, previous: list[str]) -> str | None:
-    """The configured prompt followed by the end of the text so far, within what the model keeps."""
-    context = join(previous)
-    room = PROMPT_CHARS - len(user_prompt)
-    if not context or room <= 0:
-        return None  # None: the transcriber sends [api] prompt as configured
-    tail = context[-room:]
-    if len(context) > room and " " in tail:
-        tail = tail[tail.index(" ") + 1 :]  # start at a word
-    return f"{user_prompt} {tail}".strip()
-
-
 class Pipeline:
-    """What every dictation needs: the settings, the transcriber and the history."""
+    """What every dictation needs: the settings, the engine and the history, and the bookkeeping of
+    spooling, delivering and discarding that every front end shares."""
 
-    def __init__(
-        self, config: Config, transcriber: Transcriber, history: History | None, *, keep_claims: bool = False
-    ) -> None:
+    def __init__(self, config: Config, engine: Engine, history: History | None, *, keep_claims: bool = False) -> None:
         self.config = config
-        self.transcriber = transcriber
+        self.engine = engine
         self.history = history
         # A failed dictation is left for `dictate retry` or the daemon, unless its sender retries it itself.
         self.keep_claims = keep_claims
-        self.upload_format = config.api.format
 
-    def upload(self, recording: Recording, encoded: EncodedAudio, prompt: str | None) -> Transcript:
-        """Upload one piece; a server that refuses FLAC or Opus gets WAV from then on (older whisper.cpp
-        servers read only WAV)."""
-        fmt = Path(encoded.filename).suffix.lstrip(".")
-        try:
-            return self.transcriber.transcribe(encoded, prompt)
-        except TranscriptionError as exc:
-            if fmt == "wav" or exc.status not in (400, 415):
-                raise
-            transcript = self.transcriber.transcribe(
-                encode(recording, "wav"), prompt
-            )  # the same error means: not the format
-            if self.upload_format != "wav":
-                self.upload_format = "wav"
-                log.warning(
-                    'warning: the server refused %s but took WAV; sending WAV from now on (set [api] format = "wav")',
-                    fmt,
-                )
-            return transcript
-
-    def start(self, *, source: str, pressed_at: float | None = None, first_sample_at: float | None = None) -> Dictation:
-        return Dictation(self, source=source, pressed_at=pressed_at, first_sample_at=first_sample_at)
+    def start(self, *, source: str, pressed_at: float | None = None) -> Dictation:
+        return Dictation(self, source=source, pressed_at=pressed_at)
 
     def send(
         self, recording: Recording, *, source: str, had_speech: bool | None = None, released_at: float | None = None
@@ -150,25 +80,65 @@ class Pipeline:
         return self.start(source=source).finish(recording, released_at=released_at, had_speech=had_speech)
 
     def resend(self, entry_id: int) -> Result:
-        """Transcribe a spooled recording again (dictate retry)."""
+        """Transcribe a spooled recording again (`dictate retry`, background retries, notes)."""
         assert self.history is not None
         dictation = Dictation(self, source="retry", entry_id=entry_id)
         return dictation.finish(decode(self.history.read_audio(entry_id)))
 
-    def delivered(self, result: Result, released_at: float | None = None) -> None:
-        """Record that the text reached the user; the spooled audio goes unless kept."""
+    def spool(self, recording: Recording, *, source: str, press_ms: float | None = None) -> int | None:
+        """Write a recording durably to the spool as a new entry; its ID, or None when it could not be
+        saved (a full disk must not also cost the dictation in memory: it is sent anyway)."""
+        if self.history is None:
+            return None
+        api = self.config.api
+        try:
+            # The spool is WAV whatever the upload format: it only ever grows by appending samples.
+            entry = self.history.spool(
+                encode(recording, "wav"),
+                source=source,
+                model=api.model,
+                base_url=api.base_url,
+                press_to_audio_ms=press_ms,
+            )
+        except HistoryError as exc:
+            log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
+            return None
+        return entry.id
+
+    def append(self, entry_id: int, samples: np.ndarray, seconds: float) -> bool:
+        """Add samples to the end of a spooled recording; False (with a warning) when they could not be."""
+        assert self.history is not None
+        try:
+            self.history.append_audio(entry_id, samples.tobytes(), seconds)
+        except HistoryError as exc:
+            log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
+            return False
+        return True
+
+    def deliver(
+        self, result: Result, write: Callable[[str], None], *, text: str | None = None, released_at: float | None = None
+    ) -> None:
+        """Hand the text (by default the result's) to `write`, then record that it reached the user;
+        the spooled audio goes unless kept. When `write` fails, the text stays in the history."""
+        try:
+            write(result.text if text is None else text)
+        except DictateError as exc:
+            where = f": `dictate history show {result.entry_id}`" if result.entry_id else ""
+            raise DictateError(f"{exc.message}; the text is kept in the history{where}") from None
         if result.entry_id is None or self.history is None:
             return
         ms = (time.monotonic() - released_at) * 1000 if released_at else None
         entry_id = result.entry_id
-        self._record(lambda h: h.mark_delivered(entry_id, release_to_delivery_ms=ms))
+        self.record(lambda h: h.mark_delivered(entry_id, release_to_delivery_ms=ms))
 
     def discard(self, entry_id: int | None, reason: str) -> None:
         if entry_id is not None and self.history is not None:
-            self._record(lambda h: h.discard(entry_id, reason))
+            self.record(lambda h: h.discard(entry_id, reason))
 
-    def _record(self, step: Callable[[History], object]) -> None:
-        assert self.history is not None
+    def record(self, step: Callable[[History], object]) -> None:
+        """Apply one step to the history; a failure is a warning, never the loss of the dictation."""
+        if self.history is None:
+            return
         try:
             step(self.history)
         except HistoryError as exc:
@@ -186,29 +156,21 @@ class Dictation:
     """
 
     def __init__(
-        self,
-        pipeline: Pipeline,
-        *,
-        source: str,
-        pressed_at: float | None = None,
-        first_sample_at: float | None = None,
-        entry_id: int | None = None,
+        self, pipeline: Pipeline, *, source: str, pressed_at: float | None = None, entry_id: int | None = None
     ) -> None:
         self.pipeline = pipeline
         self.config = pipeline.config
         self.source = source
         self.pressed_at = pressed_at
         self.press_ms: float | None = None
-        if first_sample_at is not None:
-            self.first_sample(first_sample_at)
         self.entry_id = entry_id
-        self.streamed = 0  # how many parts were delivered early ([output] stream)
         self.finished = False  # finish() ran: nothing more may be streamed
+        self._streamed = 0  # how many parts were delivered early ([output] stream)
         self._spooled = entry_id is not None  # a retried entry is in the spool already
         self._spooled_samples = 0
         self._audio: list[np.ndarray] = []
         self._rate = self.config.audio.sample_rate
-        self._uploads: list[Future[list[str] | None]] = []
+        self._uploads: list[Future[str | None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.failure: str | None = None
@@ -239,7 +201,7 @@ class Dictation:
             f"{len(self._uploads)} part(s), {self.bytes_sent} bytes, {self.attempts} request(s)"
         )
 
-    def add(self, part: Recording) -> Future[list[str] | None] | None:
+    def add(self, part: Recording) -> Future[str | None] | None:
         """Spool a finished part and start its upload; None once the dictation failed."""
         self._keep(part)
         if self.failure is not None:
@@ -247,14 +209,23 @@ class Dictation:
         self._spool()
         return self._submit(part)
 
-    def ready_texts(self) -> list[str]:
-        """Texts of the parts transcribed so far, in order, up to the first one still in flight."""
-        texts = []
-        for upload in list(self._uploads):
-            if not upload.done() or upload.result() is None:
-                break
-            texts.append(join(upload.result() or []))
-        return texts
+    def stream(self, write: Callable[[str], None]) -> None:
+        """Deliver the parts transcribed so far that were not delivered yet, in order ([output] stream)."""
+        if self.finished:
+            return  # finish() delivers whatever is left
+        ready = self._ready_texts()
+        for text in ready[self._streamed :]:
+            clean = process(text, allow_newlines=self.config.output.allow_newlines)
+            if clean:
+                write(clean)
+        self._streamed = max(self._streamed, len(ready))
+
+    def unstreamed_text(self, result: Result) -> str:
+        """After finish: the text that stream() has not delivered yet."""
+        if not self._streamed:
+            return result.text
+        rest = join([upload.result() or "" for upload in self._uploads][self._streamed :])
+        return process(rest, allow_newlines=self.config.output.allow_newlines)
 
     def finish(self, tail: Recording, *, released_at: float | None = None, had_speech: bool | None = None) -> Result:
         """Send the tail and return the whole text; raise NothingToSend or TranscriptionFailed."""
@@ -273,90 +244,83 @@ class Dictation:
             and (had_speech is not None or has_speech(tail) or not self._uploads)
         ):
             self._submit(tail)
-        texts: list[str] = []
-        for upload in self._uploads:
-            texts.extend(upload.result() or [])
+        texts = [upload.result() or "" for upload in self._uploads]
         self.finished = True
         if self._executor is not None:
             self._executor.shutdown(wait=False)
         if self.failure is not None:
-            saved = ""
-            if self.entry_id is not None and self.pipeline.history is not None:
-                entry_id, failure = self.entry_id, self.failure
-                self.pipeline._record(lambda h: h.mark_failed(entry_id, failure, attempts=max(1, self.attempts)))
-                if not self.pipeline.keep_claims:
-                    self.pipeline._record(lambda h: h.release(entry_id))
-                saved = f"; the recording is saved: run `dictate retry {entry_id}`"
-            raise TranscriptionFailed(self.failure + saved, self.entry_id)
+            raise self._failed()
         speech = has_speech(whole) if had_speech is None else had_speech
         text = process(join(texts), had_speech=speech, allow_newlines=self.config.output.allow_newlines)
         self._record_outcome(text, released_at)
         return Result(text, self.entry_id, whole.seconds, self.attempts, self.bytes_sent, self.sent_at, self.server)
 
-    def part_texts(self) -> list[str]:
-        """After finish: the text of each part, in order (to deliver what was not streamed)."""
-        return [join(upload.result() or []) for upload in self._uploads]
-
     def cancel(self) -> None:
         self.pipeline.discard(self.entry_id, "cancelled")
+
+    def _failed(self) -> TranscriptionFailed:
+        assert self.failure is not None
+        saved = ""
+        if self.entry_id is not None and self.pipeline.history is not None:
+            entry_id, failure, attempts = self.entry_id, self.failure, max(1, self.attempts)
+            self.pipeline.record(lambda h: h.mark_failed(entry_id, failure, attempts=attempts))
+            if not self.pipeline.keep_claims:
+                self.pipeline.record(lambda h: h.release(entry_id))
+            saved = f"; the recording is saved: run `dictate retry {entry_id}`"
+        return TranscriptionFailed(self.failure + saved, self.entry_id)
+
+    def _ready_texts(self) -> list[str]:
+        """Texts of the parts transcribed so far, in order, up to the first one still in flight."""
+        texts = []
+        for upload in list(self._uploads):
+            if not upload.done() or upload.result() is None:
+                break
+            texts.append(upload.result() or "")
+        return texts
 
     def _keep(self, part: Recording) -> None:
         self._rate = part.rate
         self._audio.append(part.samples)
 
-    def _submit(self, part: Recording) -> Future[list[str] | None]:
+    def _submit(self, part: Recording) -> Future[str | None]:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dictate-upload")
-        upload = self._executor.submit(self._send, part, self.ready_texts())
+        upload = self._executor.submit(self._send, part, self._ready_texts())
         self._uploads.append(upload)
         return upload
 
     def _spool(self) -> None:
         """Make the spool hold everything recorded so far: the first time all of it, then only what
         came since, so the cost before an upload does not grow with the dictation."""
-        history = self.pipeline.history
-        if history is None or self.source == "retry":
+        if self.pipeline.history is None or self.source == "retry":
             return
-        api = self.config.api
         audio = np.concatenate(self._audio)
-        try:
-            if not self._spooled:
-                # The spool is WAV whatever the upload format: it only ever grows by appending samples.
-                entry = history.spool(
-                    encode(Recording(audio, self._rate), "wav"),
-                    source=self.source,
-                    model=api.model,
-                    base_url=api.base_url,
-                    press_to_audio_ms=self.press_ms,
-                )
-                self.entry_id, self._spooled = entry.id, True
-            elif len(audio) > self._spooled_samples:
-                assert self.entry_id is not None
-                history.append_audio(self.entry_id, audio[self._spooled_samples :].tobytes(), len(audio) / self._rate)
-            self._spooled_samples = len(audio)
-        except HistoryError as exc:  # a full disk must not also cost the dictation in memory
-            log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
+        if not self._spooled:
+            self.entry_id = self.pipeline.spool(
+                Recording(audio, self._rate), source=self.source, press_ms=self.press_ms
+            )
+            self._spooled = self.entry_id is not None
+        elif len(audio) > self._spooled_samples:
+            assert self.entry_id is not None
+            if not self.pipeline.append(self.entry_id, audio[self._spooled_samples :], len(audio) / self._rate):
+                return
+        self._spooled_samples = len(audio)
 
-    def _send(self, part: Recording, context: list[str]) -> list[str] | None:
-        """Upload one part (in pieces under the upload limit) after the text in `context`; None when it failed."""
-        api = self.config.api
-        texts: list[str] = []
-        limit = int(api.max_upload_mb * 1_000_000)
+    def _send(self, part: Recording, context: list[str]) -> str | None:
+        """Transcribe one part after the text in `context`; None when it failed."""
         try:
-            for piece, encoded in split_for_upload(part, self.pipeline.upload_format, limit):
-                transcript = self.pipeline.upload(piece, encoded, prompt_for(api.prompt, context + texts))
-                texts.append(speech_text(transcript))
-                with self._lock:
-                    self.attempts += transcript.attempts
-                    self.bytes_sent += transcript.bytes_sent
-                    self.sent_at = max(self.sent_at or 0.0, transcript.sent_at or 0.0) or None
-                    if transcript.server_seconds is not None:
-                        self.server = (self.server or 0.0) + transcript.server_seconds
+            transcript = self.pipeline.engine.transcribe(part, join(context))
         except TranscriptionError as exc:
             with self._lock:
                 self.failure = self.failure or exc.message
             return None
-        return texts
+        with self._lock:
+            self.attempts += transcript.attempts
+            self.bytes_sent += transcript.bytes_sent
+            self.sent_at = max(self.sent_at or 0.0, transcript.sent_at or 0.0) or None
+            if transcript.server_seconds is not None:
+                self.server = (self.server or 0.0) + transcript.server_seconds
+        return transcript.speech_text
 
     def _record_outcome(self, text: str, released_at: float | None) -> None:
         if self.entry_id is None or self.pipeline.history is None:
@@ -367,12 +331,13 @@ class Dictation:
             return
         to_request = (self.sent_at - released_at) * 1000 if self.sent_at and released_at else None
         server_ms = self.server * 1000 if self.server is not None else None
-        self.pipeline._record(
+        attempts, sent = self.attempts, self.bytes_sent
+        self.pipeline.record(
             lambda h: h.mark_done(
                 entry_id,
                 text,
-                attempts=self.attempts,
-                bytes_uploaded=self.bytes_sent,
+                attempts=attempts,
+                bytes_uploaded=sent,
                 release_to_request_ms=to_request,
                 server_ms=server_ms,
             )

@@ -1,4 +1,5 @@
-"""Short audible cues (generated with numpy, played through sounddevice) and desktop notifications."""
+"""Signs for the user: short tones (generated with numpy, played through PortAudio) and desktop
+notifications (notify-send)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dictate.recorder import PORTAUDIO_LOCK
+from dictate.portaudio import LOCK, sounddevice
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def tone(parts: Sequence[tuple[float, float]], volume: float, rate: int = CUE_RA
     return (np.concatenate(chunks) * volume).astype(np.float32)
 
 
-class Feedback:
+class Cues:
     """Cues and notifications; every failure here is logged and swallowed (feedback must not break dictation)."""
 
     def __init__(self, sounds: bool = True, notify: bool = True, volume: float = 0.3) -> None:
@@ -55,15 +56,14 @@ class Feedback:
 
     def _play(self, wave: np.ndarray) -> None:
         try:
-            import sounddevice as sd
-
-            with PORTAUDIO_LOCK:
+            sd = sounddevice()
+            with LOCK:
                 stream = sd.OutputStream(samplerate=CUE_RATE, channels=1, dtype="float32")
                 stream.start()
             try:
                 stream.write(wave)
             finally:
-                with PORTAUDIO_LOCK:
+                with LOCK:
                     stream.stop()
                     stream.close()
         except Exception as exc:  # no output device, PortAudio missing, ...

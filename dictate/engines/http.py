@@ -1,16 +1,12 @@
-"""The OpenAI-compatible transcription client: request as data, one keep-alive session, retries,
-and parsing of every provider's answers and error shapes.
-
-Providers differ: OpenAI, Groq, LocalAI and vLLM send errors as {"error": {"message": ...}},
-whisper.cpp as {"error": "..."}, speaches (FastAPI) as {"detail": ...}. Success is {"text": ...},
-a JSON string (vLLM with response_format=text) or a plain-text body.
+"""The http engine: any OpenAI-compatible `POST {base_url}/audio/transcriptions`. The request is built
+as data, sent over one keep-alive session with the key added only at send time, and retried as the
+official client does; a recording over the upload limit goes up in parts cut at pauses.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import json
+import logging
 import random
 import re
 import time
@@ -21,40 +17,19 @@ from urllib.parse import urlsplit
 
 import requests
 
-from dictate import DictateError
-from dictate.audio import EncodedAudio
+from dictate.audio import EncodedAudio, Recording, encode, split_for_upload
 from dictate.config import ApiConfig
-from dictate.textproc import sanitize
+from dictate.engines import Transcript, TranscriptionError
+from dictate.engines.replies import parse_error, parse_response, parse_retry_after
+from dictate.errors import add_secret, redact
+from dictate.text import join, sanitize
+from dictate.text.prompt import prompt_for
+
+log = logging.getLogger("dictate")
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 CONNECT_TIMEOUT = 10.0
 USER_AGENT = "dictate"
-
-
-@dataclass(frozen=True)
-class Segment:
-    text: str
-    no_speech_prob: float = 0.0
-    avg_logprob: float = 0.0
-    compression_ratio: float = 1.0
-
-    @property
-    def is_silence(self) -> bool:
-        """Whisper's own rule for a segment over silence, plus its repetition check."""
-        if self.no_speech_prob > 0.6 and self.avg_logprob < -1.0:
-            return True
-        return self.compression_ratio > 2.4
-
-
-@dataclass(frozen=True)
-class Transcript:
-    text: str
-    segments: tuple[Segment, ...] | None = None  # present for verbose_json answers
-    server_seconds: float | None = None  # from openai-processing-ms when the server sends it
-    request_seconds: float = 0.0  # request sent -> answer read, as measured here
-    attempts: int = 1
-    bytes_sent: int = 0
-    sent_at: float | None = None  # monotonic time the (last) request was sent
 
 
 @dataclass(frozen=True)
@@ -64,25 +39,6 @@ class TranscriptionRequest:
     url: str
     fields: tuple[tuple[str, str], ...]
     audio: EncodedAudio
-
-
-class TranscriptionError(DictateError):
-    """The transcription failed; `retryable` says whether trying again may help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        kind: str,
-        status: int | None = None,
-        retryable: bool = False,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        self.retryable = retryable
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -105,11 +61,10 @@ NO_RETRY = RetryPolicy(max_retries=0)
 
 
 def build_request(api: ApiConfig, audio: EncodedAudio, prompt: str | None = None) -> TranscriptionRequest:
-    """The multipart fields for one upload; optional fields only when set."""
+    """The multipart fields for one upload (`prompt` is the whole prompt); optional fields only when set."""
     fields = [("model", api.model)]
     if api.language:
         fields.append(("language", api.language))
-    prompt = api.prompt if prompt is None else prompt
     if prompt:
         fields.append(("prompt", prompt))
     if api.temperature:
@@ -119,7 +74,7 @@ def build_request(api: ApiConfig, audio: EncodedAudio, prompt: str | None = None
     return TranscriptionRequest(api.base_url.rstrip("/") + "/audio/transcriptions", tuple(fields), audio)
 
 
-class Transcriber:
+class HttpEngine:
     """Sends recordings to one endpoint over one keep-alive HTTP session."""
 
     def __init__(
@@ -138,9 +93,12 @@ class Transcriber:
         self._sleep = sleep
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.format = api.format  # becomes "wav" for a server that refuses the configured format
+        self.name = f"{self._host()}, {api.model}"
+        add_secret(key)
 
     def __repr__(self) -> str:
-        return f"Transcriber({self.api.base_url!r}, model={self.api.model!r})"
+        return f"HttpEngine({self.api.base_url!r}, model={self.api.model!r})"
 
     def close(self) -> None:
         self.session.close()
@@ -150,8 +108,45 @@ class Transcriber:
         with contextlib.suppress(requests.RequestException):  # the real request reports any problem
             self.session.head(self.api.base_url, timeout=(CONNECT_TIMEOUT, 5), allow_redirects=False)
 
-    def transcribe(self, audio: EncodedAudio, prompt: str | None = None) -> Transcript:
-        """Upload and return the transcript, retrying what may pass; raise TranscriptionError."""
+    def transcribe(self, recording: Recording, before: str = "") -> Transcript:
+        """Upload a recording (in parts under the upload limit, each prompted with the text before it)
+        and return its transcript; raise TranscriptionError."""
+        limit = int(self.api.max_upload_mb * 1_000_000)
+        pieces: list[Transcript] = []
+        for piece, encoded in split_for_upload(recording, self.format, limit):
+            prompt = prompt_for(self.api.prompt, join([before, *(t.speech_text for t in pieces)]))
+            pieces.append(self._upload(piece, encoded, prompt))
+        if len(pieces) == 1:
+            return pieces[0]
+        segments = [s for t in pieces for s in t.segments or ()] if all(t.segments for t in pieces) else None
+        servers = [t.server_seconds for t in pieces if t.server_seconds is not None]
+        return Transcript(
+            text=join([t.text for t in pieces]),
+            segments=tuple(segments) if segments is not None else None,
+            server_seconds=sum(servers) if servers else None,
+            attempts=sum(t.attempts for t in pieces),
+            bytes_sent=sum(t.bytes_sent for t in pieces),
+            sent_at=max((t.sent_at for t in pieces if t.sent_at is not None), default=None),
+        )
+
+    def _upload(self, recording: Recording, encoded: EncodedAudio, prompt: str | None) -> Transcript:
+        """One upload; a server that refuses FLAC or Opus gets WAV from then on (older whisper.cpp
+        servers read only WAV)."""
+        try:
+            return self._post(encoded, prompt)
+        except TranscriptionError as exc:
+            if self.format == "wav" or exc.status not in (400, 415):
+                raise
+            transcript = self._post(encode(recording, "wav"), prompt)  # the same error means: not the format
+            log.warning(
+                'warning: the server refused %s but took WAV; sending WAV from now on (set [api] format = "wav")',
+                self.format,
+            )
+            self.format = "wav"
+            return transcript
+
+    def _post(self, audio: EncodedAudio, prompt: str | None) -> Transcript:
+        """Send one file, retrying what may pass; raise TranscriptionError."""
         request = build_request(self.api, audio, prompt)
         started = time.monotonic()
         attempt = 0
@@ -184,7 +179,6 @@ class Transcriber:
                 stream=True,
             ) as response:
                 body = _read_capped(response)
-                elapsed = time.monotonic() - sent
                 status, ctype = response.status_code, response.headers.get("Content-Type", "")
                 resp_headers = response.headers
         except requests.RequestException as exc:
@@ -194,10 +188,9 @@ class Transcriber:
         text, segments = parse_response(ctype, body)
         server_ms = resp_headers.get("openai-processing-ms")
         return Transcript(
-            text=redact(text, self._key),
+            text=redact(text, shapes=False),  # a server that echoes the key must not get it typed
             segments=segments,
             server_seconds=float(server_ms) / 1000 if server_ms and server_ms.replace(".", "", 1).isdigit() else None,
-            request_seconds=elapsed,
             bytes_sent=len(request.audio.data),
             sent_at=sent,
         )
@@ -210,7 +203,7 @@ class Transcriber:
 
     def _http_error(self, status: int, ctype: str, body: bytes, headers: Any, size: int) -> TranscriptionError:
         detail, code = parse_error(ctype, body)
-        detail = redact(detail, self._key)
+        detail = redact(detail)
         host = self._host()
         said = f": {detail}" if detail else ""
         retry_after = parse_retry_after(headers)
@@ -318,127 +311,4 @@ def _read_capped(response: requests.Response) -> bytes:
 def _short(exc: BaseException) -> str:
     text = str(exc)
     inner = re.search(r"\(Caused by (\w+)\((?:[^:]*: )?(.*?)\)\)?\s*$", text)
-    return sanitize(inner.group(2) if inner else text)[:200] or type(exc).__name__
-
-
-def redact(text: str, key: str | None) -> str:
-    """Never let a key, even echoed back by a server, reach the user's screen or logs."""
-    if key:
-        text = text.replace(key, "***")
-    return re.sub(r"\b(sk|gsk|pk|rk)-[A-Za-z0-9_*\-]{6,}", r"\1-***", text)
-
-
-def _decode(body: bytes) -> str:
-    return body.decode("utf-8", errors="replace")
-
-
-def parse_response(content_type: str, body: bytes) -> tuple[str, tuple[Segment, ...] | None]:
-    """Text (and verbose_json segments) from a successful answer of any provider."""
-    text = _decode(body)
-    stripped = text.strip()
-    is_json = "json" in content_type.lower() or stripped[:1] in ("{", '"')
-    if not is_json:
-        return text, None
-    try:
-        data = json.loads(stripped)
-    except ValueError:
-        if "json" in content_type.lower():
-            raise TranscriptionError("the server's answer is not valid JSON", kind="bad_response") from None
-        return text, None
-    if isinstance(data, str):
-        return data, None
-    if isinstance(data, dict) and isinstance(data.get("text"), str):
-        segments = None
-        if isinstance(data.get("segments"), list):
-            segments = tuple(_segment(s) for s in data["segments"] if isinstance(s, dict))
-        return data["text"], segments
-    raise TranscriptionError(f"the server's answer has no text: {sanitize(stripped)[:120]}", kind="bad_response")
-
-
-def _segment(raw: dict[str, Any]) -> Segment:
-    def num(name: str, default: float) -> float:
-        value = raw.get(name)
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
-
-    return Segment(
-        str(raw.get("text", "")), num("no_speech_prob", 0.0), num("avg_logprob", 0.0), num("compression_ratio", 1.0)
-    )
-
-
-def speech_text(transcript: Transcript) -> str:
-    """The transcript without segments that Whisper's own rules mark as silence or repetition."""
-    if not transcript.segments:
-        return transcript.text
-    return "".join(s.text for s in transcript.segments if not s.is_silence)
-
-
-def parse_error(content_type: str, body: bytes) -> tuple[str, str]:
-    """A readable one-line message and a machine code (may be empty) from any provider's error."""
-    text = _decode(body).strip()
-    message, code = "", ""
-    try:
-        data = json.loads(text) if text[:1] in ("{", "[", '"') else None
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        err = data.get("error")
-        if isinstance(err, dict):
-            message = str(err.get("message") or "")
-            code = str(err.get("code") or err.get("type") or "")
-        elif isinstance(err, str):
-            message = err
-        detail = data.get("detail")
-        if not message and detail is not None:
-            message = _detail_text(detail)
-        if not message and isinstance(data.get("message"), str):
-            message = data["message"]
-        if not message:
-            message = json.dumps(data)[:200]
-    elif isinstance(data, str):
-        message = data
-    elif text.startswith("<"):
-        title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
-        message = title.group(1) if title else ""
-    else:
-        message = text
-    message = sanitize(message)
-    return (message[:300] + "…" if len(message) > 300 else message), code
-
-
-def _detail_text(detail: Any) -> str:
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, list):  # FastAPI validation errors: [{"loc": [...], "msg": "..."}]
-        parts = []
-        for item in detail:
-            if isinstance(item, dict):
-                loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
-                parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
-            else:
-                parts.append(str(item))
-        return "; ".join(parts)
-    if isinstance(detail, dict):
-        return str(detail.get("message") or detail.get("msg") or json.dumps(detail))
-    return str(detail)
-
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from retry-after-ms or Retry-After (seconds or an HTTP date), else None."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return sanitize(redact(inner.group(2) if inner else text))[:200] or type(exc).__name__

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from pathlib import Path
@@ -200,4 +199,5 @@ def test_config_show_is_valid_toml(home: Path, user_env: dict[str, str]) -> None
 
     parsed = config.tomllib.loads(shown)
     assert parsed["api"]["prompt"] == "Names: Zoë, José"
-    assert json.dumps(parsed)
+    # Read back, it is the same configuration: every key shown, with its effective value.
+    assert config.from_dict(parsed) == config.from_dict({"api": {"prompt": "Names: Zoë, José"}})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dictate.textproc import is_hallucination, join, process, sanitize
+from dictate.text import sanitize
 
 
 @pytest.mark.parametrize(
@@ -29,32 +29,3 @@ def test_newlines_only_when_allowed() -> None:
     assert sanitize("a\r\nb\n\n\n\nc ", allow_newlines=True) == "a\nb\n\nc"
     assert sanitize("a\r\nb", allow_newlines=False) == "a b"
     assert sanitize("a\u2028b") == "a b"
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Thank you.",
-        "Thanks for watching!",
-        "Subtitles by the Amara.org community",
-        "thank you. Thank you. Thank you.",
-        " you",
-        "ご視聴ありがとうございました",
-    ],
-)
-def test_hallucinations(text: str) -> None:
-    assert is_hallucination(text)
-    assert process(text, had_speech=False) == ""
-    assert process(text, had_speech=True) == sanitize(text)
-
-
-@pytest.mark.parametrize("text", ["Thank you for the report on Tuesday.", "Bye for now, see you", "hello"])
-def test_real_sentences_are_not_hallucinations(text: str) -> None:
-    assert not is_hallucination(text)
-    assert process(text, had_speech=False) == text
-
-
-def test_trailing_space_and_join() -> None:
-    assert process(" hi ", trailing_space=True) == "hi "
-    assert process("   ", trailing_space=True) == ""
-    assert join(["Hello there.", " ", "How are you? "]) == "Hello there. How are you?"

@@ -1,17 +1,11 @@
-"""Hotkeys: parse "ctrl+alt+space" (pure), and turn key events into press/release of the combination.
-
-The parser is pure so config validation can name a bad key without loading pynput. The listener,
-which needs a display, lives behind `HotkeyListener` and imports pynput only when started.
-"""
+"""Hotkeys as data, pure: parse "ctrl+alt+space", and turn key presses and releases into the
+combination's start, stop, toggle and cancel. Config validation names a bad key without pynput."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from dictate import ConfigError, DictateError
+from dictate.errors import ConfigError
 
 MODIFIERS = ("ctrl", "alt", "shift", "super", "alt_gr")
 _SIDED = tuple(f"{m}_{side}" for m in ("ctrl", "alt", "shift", "super") for side in ("l", "r"))
@@ -202,57 +196,3 @@ def pynput_key_name(key: object) -> str | None:
     if isinstance(vk, int) and 32 < vk < 127:
         return chr(vk).lower()
     return None
-
-
-class HotkeyListener:
-    """A global key listener (pynput) feeding a HotkeyState; events go to `on_event(name)`."""
-
-    def __init__(self, state: HotkeyState, on_event: Callable[[str], None]) -> None:
-        self.state = state
-        self.on_event = on_event
-        self._listener: Any = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        try:
-            from pynput import keyboard
-        except ImportError as exc:  # pynput raises ImportError when it finds no usable backend
-            reason = str(exc).splitlines()[0]
-            raise DictateError(
-                f"cannot listen for the hotkey ({reason}); without X11 access (e.g. on Wayland) run "
-                "`dictate run --no-hotkey` and bind a compositor key to `dictate ctl toggle`"
-            ) from None
-        self._listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
-        self._listener.start()
-        self._listener.wait()
-
-    def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.stop()
-
-    def _name(self, key: object) -> str | None:
-        if key is None:
-            return None
-        if getattr(key, "name", None):  # Key.<name>: keep the side, which canonical() would drop
-            return pynput_key_name(key)
-        return pynput_key_name(self._listener.canonical(key))  # characters without shift/case
-
-    def _on_press(self, key: object) -> None:
-        name = self._name(key)
-        if name:
-            with self._lock:
-                event = self.state.press(name)
-            if event:
-                self.on_event(event)
-
-    def _on_release(self, key: object) -> None:
-        name = self._name(key)
-        if name:
-            with self._lock:
-                event = self.state.release(name)
-            if event:
-                self.on_event(event)
-
-    def modifiers_down(self) -> bool:
-        with self._lock:
-            return self.state.modifiers_down()

@@ -1,0 +1,175 @@
+"""Commands that listen: `run` (the daemon), `ctl` (talk to it), `notes` and `once`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dictate.errors import ConfigError, DictateError, ExitCode
+
+if TYPE_CHECKING:
+    from dictate.config import Config
+
+log = logging.getLogger("dictate")
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    from dictate import config
+
+    return config.load(args.config)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the push-to-talk daemon: hold the hotkey, speak, release; the text appears at the cursor."""
+    import numpy as np
+
+    from dictate import control, hotkey
+    from dictate.audio import Recording, encode
+    from dictate.cues import Cues
+    from dictate.daemon import Daemon
+    from dictate.dictation import Pipeline, open_history
+    from dictate.engines import open_engine
+    from dictate.hotkey.listener import HotkeyListener
+    from dictate.microphone import resolve_device
+    from dictate.output import choose_output, close_output, prepare_output
+
+    cfg = load_config(args)
+    keys = hotkey.parse_hotkey(cfg.hotkey.keys)
+    cancel = hotkey.parse_hotkey(cfg.hotkey.cancel) if cfg.hotkey.cancel else None
+    if cancel is not None and cancel.keys <= keys.keys:
+        raise ConfigError(f"[hotkey] cancel {cancel} is part of [hotkey] keys {keys}; choose another cancel key")
+    engine = open_engine(cfg)
+    output, why = choose_output(cfg.output)
+    history = open_history(cfg)
+    cues = Cues(cfg.feedback.sounds, cfg.feedback.notify, cfg.feedback.volume)
+    # Pay the first-use costs now, not after the first release: PortAudio scans the devices when
+    # loaded (most of a second), the output connects to the display, the encoder loads.
+    resolve_device(cfg.audio.device)
+    prepare_output(output)
+    encode(Recording(np.zeros(1600, dtype=np.int16), cfg.audio.sample_rate), cfg.api.format)
+    daemon = Daemon(cfg, Pipeline(cfg, engine, history), output, cues)
+    listener = None
+    if not args.no_hotkey:
+        listener = HotkeyListener(hotkey.HotkeyState(keys, cfg.hotkey.mode, cancel), daemon.post)
+        daemon.modifiers_down = listener.modifiers_down
+    server = control.ControlServer(control.socket_path(), daemon.command)
+    server.start()
+    try:
+        if listener is not None:
+            listener.start()
+            how = ("hold" if cfg.hotkey.mode == "hold" else "press") + f" {keys} to dictate"
+            how += f", {cancel} cancels" if cancel else ""
+        else:
+            how = "no hotkey; use `dictate ctl toggle`"
+        log.info("ready: %s; output: %s (%s)", how, output.name, why)
+        daemon.run()
+    finally:
+        if listener is not None:
+            listener.stop()
+        server.close()
+        engine.close()
+        close_output(output)
+    return ExitCode.OK
+
+
+def cmd_ctl(args: argparse.Namespace) -> int:
+    """Control the running daemon: start, stop, toggle or cancel a recording, or show its status."""
+    from dictate import control
+
+    notes = args.notes or args.action in control.NOTES_COMMANDS
+    reply = control.send(args.action, control.socket_path(notes=notes))
+    if not reply.get("ok"):
+        raise DictateError(f"the daemon refused {args.action}: {reply.get('error', 'no reason given')}")
+    if args.action == "status":
+        print(f"{reply.get('state')}; queued {reply.get('queued', 0)}; delivered {reply.get('delivered', 0)}")
+    return ExitCode.OK
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    """Take notes hands-free: each spoken utterance is transcribed and appended to FILE with its time."""
+    from dictate import control, hotkey, notes
+    from dictate.dictation import Pipeline, open_history
+    from dictate.engines import open_engine
+    from dictate.hotkey.listener import HotkeyListener
+    from dictate.output import Output, choose_output, close_output
+
+    cfg = load_config(args)
+    if args.output != "file" and args.file:
+        raise ConfigError(f"FILE is only used with --output file, not --output {args.output}")
+    pipeline = Pipeline(cfg, open_engine(cfg), open_history(cfg), keep_claims=True)  # it retries its own
+    sink: notes.Sink
+    output: Output | None = None
+    if args.output == "file":
+        path = Path(args.file) if args.file else notes.default_notes_file()
+        sink = notes.NotesFile(path)
+        where = str(path)
+    elif args.output == "stdout":
+        sink, where = notes.LineSink(lambda text: print(text, flush=True)), "stdout"
+    else:
+        output, why = choose_output(dataclasses.replace(cfg.output, method=args.output))
+        deliver = output.deliver
+        sink, where = notes.LineSink(lambda text: deliver(text + " ")), f"the cursor ({output.name}: {why})"
+    taker = notes.NoteTaker(cfg, pipeline, sink)
+    server = control.ControlServer(control.socket_path(notes=True), taker.command)
+    server.start()
+    listener = None
+    how = "`dictate ctl pause`"
+    if not args.no_hotkey:
+        keys = hotkey.parse_hotkey(cfg.hotkey.keys)
+        listener = HotkeyListener(hotkey.HotkeyState(keys, "toggle"), taker.post)
+        try:
+            listener.start()
+            how = f"{keys} or `dictate ctl pause`"
+        except DictateError as exc:
+            listener = None
+            log.info("no hotkey (%s)", exc.message.split(";")[0])
+    try:
+        log.info("listening: utterances go to %s; pause with %s; Ctrl-C finishes and exits", where, how)
+        taker.run()
+    finally:
+        if listener is not None:
+            listener.stop()
+        server.close()
+        sink.close()
+        pipeline.engine.close()
+        if output is not None:
+            close_output(output)  # puts back keys borrowed for typing
+    log.info("%d note(s) written", taker.written)
+    return ExitCode.OK
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    """Record now and print only the transcript (for $(dictate once) and shell key bindings)."""
+    from dictate.cli.terminal import StatusLine, StopKeys
+    from dictate.dictation import Pipeline, open_history
+    from dictate.engines import open_engine
+    from dictate.once import Once
+
+    cfg = load_config(args)
+    pipeline = Pipeline(cfg, open_engine(cfg), open_history(cfg))
+    max_seconds = args.max_seconds or cfg.audio.max_seconds
+    status = StatusLine()
+    # Keys pressed until the transcript is out (an Enter meant to stop a recording that a pause had
+    # already ended) are for us, not for the shell that reads the terminal next: they are dropped.
+    try:
+        with StopKeys() as keys:
+            hint = "Enter to stop" if keys.active else f"stops after {max_seconds:g} s"
+            if cfg.audio.silence_seconds:
+                hint += f" or after {cfg.audio.silence_seconds:g} s of silence"
+            once = Once(
+                cfg,
+                pipeline,
+                max_seconds=max_seconds,
+                should_stop=keys.pressed,
+                on_recording=lambda: status.show(f"recording… {hint}"),
+            )
+            once.record()
+            status.show(f"transcribing {once.seconds:.1f} s…")
+            result = once.finish()
+    finally:
+        status.clear()  # also on Ctrl-C, so no stale line is left above the prompt
+    pipeline.deliver(result, lambda text: print(text, flush=True))
+    return ExitCode.OK

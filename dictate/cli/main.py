@@ -1,0 +1,52 @@
+"""The one place where errors become messages and exit codes.
+
+Every command runs inside `main`: a DictateError is its one-line message and its exit code; anything
+else is "unexpected ..." with exit 1 (a traceback only with --debug); Ctrl-C is 130; a closed stdout
+is quiet. Every message goes through dictate.errors.describe, so the key never shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from dictate.cli.parser import build_parser
+from dictate.errors import DictateError, ExitCode, describe
+
+log = logging.getLogger("dictate")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    if not getattr(args, "func", None):  # bare `dictate` runs the daemon
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "run"])
+    try:
+        return int(args.func(args) or ExitCode.OK)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `dictate ... | head`); nothing more to say.
+        sys.stderr.close()
+        return ExitCode.FAILURE
+    except Exception as exc:
+        if args.debug and not isinstance(exc, DictateError):
+            raise
+        if args.debug:
+            log.exception("debug traceback")
+        log.error("%s", describe(exc))
+        return exc.exit_code if isinstance(exc, DictateError) else ExitCode.FAILURE
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("dictate: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+
+
+def run() -> None:  # console-script entry point
+    sys.exit(main())

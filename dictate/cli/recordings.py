@@ -1,0 +1,146 @@
+"""Commands about recordings already made: `transcribe` files, `retry` what failed, and `history`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import TYPE_CHECKING
+
+from dictate.cli.dictating import load_config
+from dictate.errors import DictateError, ExitCode
+
+if TYPE_CHECKING:
+    from dictate.store import Entry
+
+log = logging.getLogger("dictate")
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    """Transcribe audio files; print one line of text per file."""
+    from dictate import audio
+    from dictate.dictation import Pipeline, TranscriptionFailed
+    from dictate.engines import open_engine
+
+    cfg = load_config(args)
+    recordings = [audio.read_file(path) for path in args.files]  # every file is checked before any upload
+    pipeline = Pipeline(cfg, open_engine(cfg), history=None)  # the files themselves are kept
+    failed = 0
+    for path, recording in zip(args.files, recordings, strict=True):
+        try:
+            result = pipeline.send(recording, source="transcribe", had_speech=audio.has_speech(recording))
+        except TranscriptionFailed as exc:
+            if len(args.files) == 1:
+                raise
+            log.error("%s: %s", path, exc.message)
+            failed += 1
+            print(flush=True)  # keep one line per file
+            continue
+        print(result.text, flush=True)
+    return ExitCode.FAILURE if failed else ExitCode.OK
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    """Re-send recordings whose transcription failed; print each recovered transcript (nothing is typed)."""
+    from dictate.dictation import Pipeline, TranscriptionFailed
+    from dictate.engines import open_engine
+    from dictate.store import History
+
+    cfg = load_config(args)
+    with History.open(cfg.history) as store:
+        if args.all:
+            entries = store.pending()
+            if not entries:
+                log.info("nothing to retry: every recording has its text")
+                return ExitCode.OK
+        else:
+            entry = store.get(args.id)
+            if not entry.pending:
+                raise DictateError(
+                    f"dictation {entry.id} is {entry.status}, nothing to retry; see `dictate history show {entry.id}`",
+                    ExitCode.USAGE,
+                )
+            entries = [entry]
+        pipeline = Pipeline(cfg, open_engine(cfg), store)
+        failed = 0
+        for entry in entries:
+            if not store.claim(entry.id):
+                log.warning("dictation %d is being sent by another dictate process; skipped", entry.id)
+                continue
+            try:
+                result = pipeline.resend(entry.id)
+            except TranscriptionFailed as exc:
+                log.error("dictation %d: %s", entry.id, exc.message)
+                failed += 1
+                continue
+            if not result.text:
+                log.info("dictation %d: the server heard no words", entry.id)
+                continue
+            pipeline.deliver(result, lambda text: print(text, flush=True))
+            log.info("dictation %d recovered", entry.id)
+    return ExitCode.FAILURE if failed else ExitCode.OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """List past dictations, newest first, or show one (history show ID)."""
+    import json
+
+    from dictate.store import History
+
+    cfg = load_config(args)
+    with History.open(cfg.history) as history:
+        if args.history_action == "copy":
+            from dictate.output import copy_to_clipboard
+
+            entry = history.get(args.id)
+            if not entry.text:
+                raise DictateError(f"dictation {entry.id} has no text to copy ({entry.status})", ExitCode.USAGE)
+            where = copy_to_clipboard(entry.text)
+            log.info("dictation %d copied to %s", entry.id, where)
+            return ExitCode.OK
+        if args.history_action == "show":
+            entry = history.get(args.id)
+            if args.json:
+                print(json.dumps(entry.to_dict(), ensure_ascii=False, indent=2))
+                return ExitCode.OK
+            fields = entry.to_dict()
+            width = max(len(name) for name in fields) + 2
+            for name, value in fields.items():
+                lines = str("-" if value is None else value).splitlines() or [""]
+                print(f"{name + ':':<{width}}{lines[0]}")
+                for line in lines[1:]:  # a multi-line text stays in its column
+                    print(f"{'':<{width}}{line}")
+            return ExitCode.OK
+        entries = history.entries(search=args.search, limit=args.limit)
+    if not cfg.history.enabled:
+        log.info("history is off ([history] enabled = false): dictations are forgotten once delivered")
+    if args.json:
+        print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
+        return ExitCode.OK
+    if not entries:
+        log.info(f"no dictations match {args.search!r}" if args.search else "no dictations yet")
+        return ExitCode.OK
+    _print_history_table(entries)
+    return ExitCode.OK
+
+
+def _missing_text(entry: Entry) -> str:
+    if entry.error:
+        return f"({entry.error})"
+    return "(not transcribed yet)" if entry.pending else "(text not kept)"
+
+
+def _print_history_table(entries: list[Entry]) -> None:
+    import shutil
+
+    id_width = max(2, *(len(str(e.id)) for e in entries))
+    status_width = max(6, *(len(e.status) for e in entries))
+    head = f"{'ID':>{id_width}}  {'TIME':<16}  {'DUR':>6}  {'STATUS':<{status_width}}  "
+    text_width = max(20, shutil.get_terminal_size((100, 24)).columns - len(head) - 1)
+    print(head + "TEXT")
+    for e in entries:
+        when = e.created.astimezone().strftime("%Y-%m-%d %H:%M")
+        duration = f"{e.duration:.1f}s" if e.duration is not None else "-"
+        text = " ".join(e.text.split()) if e.text is not None else _missing_text(e)
+        if len(text) > text_width:
+            text = text[: text_width - 1] + "…"
+        print(f"{e.id:>{id_width}}  {when:<16}  {duration:>6}  {e.status:<{status_width}}  {text}".rstrip())
