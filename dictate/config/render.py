@@ -1,0 +1,42 @@
+"""Write configuration out as TOML: the effective settings (`dictate config show`) and the commented
+example file with every default (`dictate config init`, config.example.toml).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dictate.config.schema import SECTIONS, Config, field_default, toml_value
+
+
+def render(config: Config) -> str:
+    """The effective configuration as TOML (the API key masked)."""
+    lines = []
+    for name in SECTIONS:
+        section = getattr(config, name)
+        lines.append(f"[{name}]")
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if f.name == "api_key" and value:
+                value = "(set, hidden)"
+            lines.append(f"{f.name} = {toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def example() -> str:
+    """A commented config file listing every key with its default (config.example.toml)."""
+    out = [
+        "# dictate configuration. Every key is optional; shown here with its default.",
+        "# Location: --config PATH > $DICTATE_CONFIG > ~/.config/dictate/config.toml",
+        "# The API key: $DICTATE_API_KEY > the variable named by api_key_env > api_key below.",
+        "",
+    ]
+    for name, cls in SECTIONS.items():
+        out.append(f"[{name}]")
+        for f in dataclasses.fields(cls):
+            default = field_default(f)
+            out.append(f"# {f.metadata['help']}")
+            out.append(f"# {f.name} = {toml_value(default)}")
+        out.append("")
+    return "\n".join(out)

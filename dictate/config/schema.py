@@ -1,0 +1,270 @@
+"""The settings: one frozen dataclass per config-file section, each field with its help, choices, range and check.
+
+This schema is the single source of truth: validation (`load`), `dictate config show` and the commented
+`config.example.toml` (`render`) are derived from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dictate import ConfigError
+from dictate.hotkey import ACCEPTED_HELP, parse_hotkey
+
+FORMATS = ("wav", "flac", "ogg")
+OUTPUT_METHODS = ("auto", "type", "paste", "stdout", "tmux")
+PASTE_KEYS = ("", "ctrl+v", "ctrl+shift+v", "shift+insert")
+# Window classes (X11 WM_CLASS instance or class, Wayland app_id) that get Shift+Insert when pasting.
+DEFAULT_TERMINAL_CLASSES = (
+    "xterm",
+    "uxterm",
+    "urxvt",
+    "rxvt",
+    "urxvt-unicode",
+    "alacritty",
+    "kitty",
+    "foot",
+    "footclient",
+    "gnome-terminal",
+    "gnome-terminal-server",
+    "org.gnome.terminal",
+    "org.gnome.console",
+    "kgx",
+    "konsole",
+    "org.kde.konsole",
+    "xfce4-terminal",
+    "terminator",
+    "tilix",
+    "com.gexperts.tilix",
+    "st",
+    "st-256color",
+    "wezterm",
+    "org.wezfurlong.wezterm",
+    "terminology",
+    "lxterminal",
+    "mate-terminal",
+    "qterminal",
+    "sakura",
+    "guake",
+    "tilda",
+    "yakuake",
+    "ghostty",
+    "com.mitchellh.ghostty",
+    "eterm",
+    "cool-retro-term",
+    "terminal",
+    "x-terminal-emulator",
+)
+
+
+def _opt(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    check: Callable[[Any], None] | None = None,
+) -> Any:
+    meta = {"help": help, "choices": choices, "min": minimum, "max": maximum, "check": check}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _check_hotkey(value: str) -> None:
+    try:
+        parse_hotkey(value)
+    except ConfigError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _check_optional_hotkey(value: str) -> None:
+    if value:
+        _check_hotkey(value)
+
+
+def _check_names(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError('expected a list of names, such as ["xterm", "kitty"]')
+
+
+def _check_language(value: str) -> None:
+    if value and not re.fullmatch(r"[a-z]{2,3}", value):
+        raise ValueError("expected an ISO-639-1 code such as 'en' or 'de', or empty to detect")
+
+
+def _check_base_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http(s) URL such as 'https://api.openai.com/v1'")
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    base_url: str = _opt(
+        "https://api.openai.com/v1",
+        "OpenAI-compatible endpoint; /audio/transcriptions is appended",
+        check=_check_base_url,
+    )
+    model: str = _opt("whisper-1", "transcription model, e.g. whisper-1, whisper-large-v3-turbo (Groq)")
+    api_key_env: str = _opt(
+        "OPENAI_API_KEY", "name of the environment variable holding the key (DICTATE_API_KEY wins over it)"
+    )
+    api_key: str = _opt("", "the key itself; prefer the environment, and keep this file private (chmod 600)")
+    language: str = _opt("", "ISO-639-1 code such as 'en'; empty lets the model detect", check=_check_language)
+    prompt: str = _opt("", "vocabulary or style hint (the model keeps only its last 224 tokens)")
+    temperature: float = _opt(0.0, "sampling temperature, 0 to 1; sent only when not 0", minimum=0, maximum=1)
+    response_format: str = _opt(
+        "", "empty for the server default, or json | text | verbose_json", choices=("", "json", "text", "verbose_json")
+    )
+    timeout: float = _opt(60.0, "seconds to wait for the server's answer", minimum=1, maximum=3600)
+    format: str = _opt(
+        "flac",
+        "upload encoding: flac (lossless, half of wav) | wav | ogg (Opus: a tenth of wav, lossy, slow to encode)",
+        choices=FORMATS,
+    )
+    max_upload_mb: float = _opt(
+        25.0, "largest upload in MB; longer recordings are split at pauses", minimum=0.1, maximum=1000
+    )
+    max_retries: int = _opt(
+        3,
+        "retries of a failed upload (timeouts, connection errors, 408/409/429/5xx) before it is kept for later",
+        minimum=0,
+        maximum=20,
+    )
+    retry_seconds: float = _opt(45.0, "longest time spent retrying one upload", minimum=0, maximum=3600)
+    allow_insecure: bool = _opt(
+        False, "allow plain http to a public address (loopback and private addresses are always allowed)"
+    )
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    device: str = _opt(
+        "", "input device: index or name substring (see `dictate devices`); empty means the system default"
+    )
+    sample_rate: int = _opt(16000, "recording rate in Hz; 16000 is what Whisper uses", minimum=8000, maximum=192000)
+    max_seconds: float = _opt(600.0, "a recording ends by itself after this many seconds", minimum=1, maximum=36000)
+    min_seconds: float = _opt(0.3, "shorter recordings are discarded without an API call", minimum=0, maximum=60)
+    incremental: bool = _opt(
+        True, "transcribe finished sentences in the background while you speak, so release leaves only the tail"
+    )
+    silence_seconds: float = _opt(
+        2.0, "`dictate once` stops after this much silence following speech; 0 = never", minimum=0, maximum=60
+    )
+
+
+@dataclass(frozen=True)
+class HotkeyConfig:
+    keys: str = _opt(
+        "ctrl+alt+space",
+        ACCEPTED_HELP.replace("'+'-joined key names", "'+'-joined key names, case-insensitive"),
+        check=_check_hotkey,
+    )
+    mode: str = _opt(
+        "hold", "hold (record while held) | toggle (press to start, press to stop)", choices=("hold", "toggle")
+    )
+    cancel: str = _opt("esc", "drops the recording in progress; empty for none", check=_check_optional_hotkey)
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    method: str = _opt("auto", "auto | type | paste | stdout | tmux", choices=OUTPUT_METHODS)
+    allow_newlines: bool = _opt(False, "type newlines in a transcript as Enter (otherwise they become spaces)")
+    trailing_space: bool = _opt(True, "add a space after text delivered at the cursor, so dictations join up")
+    stream: bool = _opt(False, "type each part as soon as it is transcribed, while you still speak (needs incremental)")
+    paste_keys: str = _opt(
+        "",
+        "keys that paste: empty = by the focused window (Shift+Insert in terminals, else Ctrl+V); "
+        "ctrl+v | ctrl+shift+v | shift+insert",
+        choices=PASTE_KEYS,
+    )
+    terminal_classes: list[str] = _opt(  # noqa: RUF009 - _opt gives lists a default_factory
+        list(DEFAULT_TERMINAL_CLASSES),
+        "window classes (X11 WM_CLASS, Wayland app_id; any case) that are terminals, pasted into with Shift+Insert",
+        check=_check_names,
+    )
+    restore_clipboard: bool = _opt(
+        True, "after pasting, put back what the clipboard held (every format on X11) once the window has read it"
+    )
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    sounds: bool = _opt(True, "short tones when recording starts, stops, is cancelled or fails")
+    volume: float = _opt(0.3, "loudness of the tones, 0 to 1", minimum=0, maximum=1)
+    notify: bool = _opt(True, "a desktop notification on errors (uses notify-send when installed)")
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool = _opt(
+        True,
+        "keep each dictation's text in history.db; false = store no text and forget each dictation once "
+        "delivered (its audio is still spooled until then)",
+    )
+    keep_audio: bool = _opt(
+        False, "keep each recording's audio after its text was delivered (deleted with its entry; needs enabled)"
+    )
+    max_days: int = _opt(
+        90, "delete delivered and discarded entries older than this many days; 0 = no age limit", minimum=0
+    )
+    max_entries: int = _opt(
+        10000, "keep at most this many delivered and discarded entries, the newest; 0 = no limit", minimum=0
+    )
+
+
+@dataclass(frozen=True)
+class NotesConfig:
+    pause_seconds: float = _opt(1.0, "`dictate notes`: a pause this long ends an utterance", minimum=0.2, maximum=10)
+
+
+@dataclass(frozen=True)
+class Config:
+    api: ApiConfig = field(default_factory=ApiConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    hotkey: HotkeyConfig = field(default_factory=HotkeyConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    notes: NotesConfig = field(default_factory=NotesConfig)
+    path: Path | None = None  # the file this came from; None when defaults were used
+
+
+SECTIONS: dict[str, type] = {
+    "api": ApiConfig,
+    "audio": AudioConfig,
+    "hotkey": HotkeyConfig,
+    "output": OutputConfig,
+    "feedback": FeedbackConfig,
+    "history": HistoryConfig,
+    "notes": NotesConfig,
+}
+
+
+def field_default(f: dataclasses.Field[Any]) -> Any:
+    """The default value of a setting (a fresh list for list settings)."""
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def toml_value(value: Any) -> str:
+    """A setting's value written as TOML, as error messages, `config show` and the example file show it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import dictate.config
+from dictate import ConfigError
+from dictate.config.load import from_dict, load
+from dictate.config.schema import Config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_missing_default_file_means_defaults() -> None:
+    cfg = load()
+    assert cfg == Config()
+    assert cfg.path is None
+    assert cfg.api.model == "whisper-1"
+    assert cfg.api.base_url == "https://api.openai.com/v1"
+    assert cfg.audio.sample_rate == 16000
+    assert cfg.hotkey.keys == "ctrl+alt+space"
+
+
+def test_the_file_at_the_default_location_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "xdg" / "dictate" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('[api]\nmodel = "from-default-location"\n')
+    cfg = load(None, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    assert cfg.api.model == "from-default-location"
+    assert cfg.path == path
+
+
+@pytest.mark.parametrize(("cli", "source"), [(True, "--config"), (False, "DICTATE_CONFIG")])
+def test_explicit_missing_file_is_an_error(tmp_path: Path, cli: bool, source: str) -> None:
+    missing = str(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match=rf"\(from {source}\) does not exist.*dictate config init"):
+        load(missing if cli else None, {} if cli else {"DICTATE_CONFIG": missing})
+
+
+def test_values_are_read_and_typed(tmp_path: Path) -> None:
+    path = write(tmp_path, '[api]\nmodel = "whisper-large-v3-turbo"\ntimeout = 5\n[audio]\ndevice = "USB"\n')
+    cfg = load(str(path))
+    assert cfg.api.model == "whisper-large-v3-turbo"
+    assert cfg.api.timeout == 5.0 and isinstance(cfg.api.timeout, float)
+    assert cfg.audio.device == "USB"
+    assert cfg.path == path
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[api]\nmodle = 'x'\n", r"unknown key \[api\] modle \(did you mean 'model'\?\); keys in \[api\]: base_url"),
+        ("[apii]\n", r"unknown section \[apii\] \(did you mean 'api'\?\)"),
+        ("[api]\ntimeout = 'soon'\n", r"\[api\] timeout = \"soon\": expected a number from 1 to 3600"),
+        ("[api]\nformat = 'mp3'\n", r"\[api\] format = \"mp3\": accepted values: 'wav', 'flac', 'ogg'"),
+        ("[api]\ntemperature = 2\n", r"\[api\] temperature = 2: expected a number from 0 to 1"),
+        ("[audio]\nsample_rate = 16000.5\n", r"\[audio\] sample_rate = 16000.5: expected an integer"),
+        ("[output]\nallow_newlines = 'yes'\n", r"expected true or false"),
+        (
+            "[hotkey]\nkeys = 'ctrl+hyper+x'\n",
+            r"\[hotkey\] keys = \"ctrl\+hyper\+x\": unknown key name 'hyper'.*accepted",
+        ),
+        ("[hotkey]\nmode = 'press'\n", r"accepted values: 'hold', 'toggle'"),
+        ("[api]\nbase_url = 'api.openai.com'\n", r"expected an http\(s\) URL"),
+        ("[api]\nlanguage = 'English'\n", r"ISO-639-1"),
+        ("api = 3\n", r"api must be a section"),
+        ("[api\n", r"invalid TOML"),
+    ],
+)
+def test_bad_values_name_file_key_and_accepted(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=expected) as info:
+        load(str(path))
+    assert str(path) in info.value.message
+    assert "\n" not in info.value.message
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"history": {"max_days": -1}}, r"^\[history\] max_days = -1: expected a number of at least 0$"),
+        ({"api": {"model": 3}}, r"^\[api\] model = 3: expected a string$"),
+        ({"api": {"format": 3}}, r"^\[api\] format = 3: expected a string: 'wav', 'flac', 'ogg'$"),
+        ({"history": {"max_entries": True}}, r"^\[history\] max_entries = true: expected an integer of at least 0$"),
+        ({"output": {"terminal_classes": ["xterm", ""]}}, r"expected a list of names"),
+        ({"zzz": {}}, r"^unknown section \[zzz\]; sections: \[api\], \[audio\]"),
+    ],
+)
+def test_from_dict_without_a_file_names_the_key(data: dict[str, dict[str, object]], expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        from_dict(data)
+
+
+def test_not_utf8_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'[api]\nmodel = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match=r": not UTF-8 text$"):
+        load(str(path))
+
+
+def test_the_package_load_is_the_function() -> None:
+    """`dictate.config.load` names the function; the module of that name stays reachable by its full name."""
+    assert dictate.config.load is load
+    assert sys.modules["dictate.config.load"].load is load
