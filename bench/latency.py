@@ -65,20 +65,29 @@ def clip_of(source: np.ndarray, seconds: float, path: Path) -> Path:
 
 
 @contextmanager
-def rig(workdir: Path) -> Iterator[tuple[VirtualMic, VirtualDisplay, TkTarget]]:
+def rig(workdir: Path, *, fast: bool = True) -> Iterator[tuple[VirtualMic, VirtualDisplay, TkTarget]]:
     with ExitStack() as stack:
         mic = VirtualMic(workdir / "mic").start()
         stack.callback(mic.stop)
         display = VirtualDisplay(workdir / "x").start()
         stack.callback(display.stop)
         (workdir / "tk").mkdir(parents=True, exist_ok=True)
-        window = TkTarget(display, workdir / "tk", fast=True).start()
+        window = TkTarget(display, workdir / "tk", fast=fast).start()
         stack.callback(window.stop)
         yield mic, display, window
 
 
 class DaemonUnderTest:
-    def __init__(self, workdir: Path, mic: VirtualMic, display: VirtualDisplay, base_url: str, extra: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        mic: VirtualMic,
+        display: VirtualDisplay,
+        base_url: str,
+        extra: str = "",
+        *,
+        verbose: bool = False,
+    ) -> None:
         self.home = workdir / "home"
         self.env = proc.clean_env(self.home, {**mic.env, "DISPLAY": display.name})
         config = self.home / ".config" / "dictate" / "config.toml"
@@ -87,7 +96,7 @@ class DaemonUnderTest:
             f'[api]\nbase_url = "{base_url}"\n[output]\nmethod = "type"\n'
             f"[feedback]\nsounds = false\nnotify = false\n{extra}"
         )
-        self.run = proc.Running(["run", "--no-hotkey"], self.env, stdin=None)
+        self.run = proc.Running([*(["-v"] if verbose else []), "run", "--no-hotkey"], self.env, stdin=None)
         self.run.wait_for_stderr("ready", timeout=30)
 
     def ctl(self, action: str) -> None:

@@ -78,6 +78,7 @@ class Daemon(Loop):
         self._dictation: Dictation | None = None
         self._last_request = -NEVER
         self._retry_wake = threading.Event()
+        self._typed_at: float | None = None  # for -v: when the last text was typed
         self.delivered = 0
         self.recovered = 0
 
@@ -147,16 +148,18 @@ class Daemon(Loop):
         assert self.listening is not None and self._dictation is not None
         listening, dictation = self.listening, self._dictation
         self.listening = self._dictation = None
-        tail = listening.close()
+        tail = listening.take_rest()
         if listening.first_sample_at is not None:
             dictation.first_sample(listening.first_sample_at)
-        self.signs.cue("stop")
+        # The tail goes on before the device is closed and the cue played: neither is on the way to the text.
         self.worker.put(Work(dictation, tail=tail.recording, released_at=released_at, deliver=not self.quitting))
+        listening.close()
+        self.signs.cue("stop")
         self._last_request = time.monotonic()
 
     def _cancel(self) -> None:
         assert self.listening is not None and self._dictation is not None
-        self.listening.close()
+        self.listening.end()
         self.worker.put(Work(self._dictation, cancelled=True))
         self.listening = self._dictation = None
         self.signs.cue("cancel")
@@ -183,7 +186,7 @@ class Daemon(Loop):
         dictation = work.dictation
         assert work.tail is not None
         try:
-            result = dictation.finish(work.tail, released_at=work.released_at)
+            result = dictation.finish(work.tail)
         except NothingToSend as exc:
             log.info("%s", exc.message)
             return
@@ -242,6 +245,7 @@ class Daemon(Loop):
                 log.debug("background retry of dictation %d failed: %s", entry.id, exc.message)
                 return False
             if result.text:
+                self.pipeline.keep(result)
                 self.recovered += 1
                 message = f"dictation {entry.id} recovered; it was not typed: `dictate history show {entry.id}`"
                 log.info("%s", message)

@@ -73,11 +73,9 @@ class Pipeline:
     def start(self, *, source: str, pressed_at: float | None = None) -> Dictation:
         return Dictation(self, source=source, pressed_at=pressed_at)
 
-    def send(
-        self, recording: Recording, *, source: str, had_speech: bool | None = None, released_at: float | None = None
-    ) -> Result:
+    def send(self, recording: Recording, *, source: str, had_speech: bool | None = None) -> Result:
         """Spool a whole recording, then transcribe it; raise TranscriptionFailed naming the saved entry."""
-        return self.start(source=source).finish(recording, released_at=released_at, had_speech=had_speech)
+        return self.start(source=source).finish(recording, had_speech=had_speech)
 
     def resend(self, entry_id: int) -> Result:
         """Transcribe a spooled recording again (`dictate retry`, background retries, notes)."""
@@ -119,17 +117,37 @@ class Pipeline:
         self, result: Result, write: Callable[[str], None], *, text: str | None = None, released_at: float | None = None
     ) -> None:
         """Hand the text (by default the result's) to `write`, then record that it reached the user;
-        the spooled audio goes unless kept. When `write` fails, the text stays in the history."""
+        the spooled audio goes unless kept. When `write` fails, the text stays in the history. The
+        history is written after the text went out: it is not on the way to the cursor."""
         try:
             write(result.text if text is None else text)
         except DictateError as exc:
+            self.keep(result, released_at=released_at)
             where = f": `dictate history show {result.entry_id}`" if result.entry_id else ""
             raise DictateError(f"{exc.message}; the text is kept in the history{where}") from None
-        if result.entry_id is None or self.history is None:
-            return
         ms = (time.monotonic() - released_at) * 1000 if released_at else None
+        self.keep(result, released_at=released_at)
+        if result.entry_id is not None:
+            entry_id = result.entry_id
+            self.record(lambda h: h.mark_delivered(entry_id, release_to_delivery_ms=ms))
+
+    def keep(self, result: Result, *, released_at: float | None = None) -> None:
+        """Record a dictation's text in the history (done); its audio stays until it is delivered."""
+        if result.entry_id is None or not result.text:
+            return
         entry_id = result.entry_id
-        self.record(lambda h: h.mark_delivered(entry_id, release_to_delivery_ms=ms))
+        to_request = (result.request_sent_at - released_at) * 1000 if result.request_sent_at and released_at else None
+        server_ms = result.server_seconds * 1000 if result.server_seconds is not None else None
+        self.record(
+            lambda h: h.mark_done(
+                entry_id,
+                result.text,
+                attempts=result.attempts,
+                bytes_uploaded=result.bytes_sent,
+                release_to_request_ms=to_request,
+                server_ms=server_ms,
+            )
+        )
 
     def discard(self, entry_id: int | None, reason: str) -> None:
         if entry_id is not None and self.history is not None:
@@ -175,8 +193,10 @@ class Dictation:
         self._lock = threading.Lock()
         self.failure: str | None = None
         self.attempts = self.bytes_sent = 0
-        self.sent_at: float | None = None
+        self.sent_at: float | None = None  # time.monotonic() the last request went out
         self.server: float | None = None
+        self.handed_at: float | None = None  # finish() began: the tail was handed over
+        self.answered_at: float | None = None  # every answer was in
 
     @property
     def seconds(self) -> float:
@@ -187,18 +207,20 @@ class Dictation:
         if self.press_ms is None and self.pressed_at is not None:
             self.press_ms = (at - self.pressed_at) * 1000
 
-    def timings(self, released_at: float) -> str:
-        """One line of the timings a user feels, for -v."""
+    def timings(self, released_at: float, typed_at: float | None = None) -> str:
+        """One line of the timings a user feels, each from the release, for -v."""
 
-        def ms(value: float | None) -> str:
-            return f"{value:.0f} ms" if value is not None else "n/a"
+        def since(at: float | None) -> str:
+            return f"{(at - released_at) * 1000:.1f} ms" if at is not None else "n/a"
 
-        to_request = (self.sent_at - released_at) * 1000 if self.sent_at else None
-        server = self.server * 1000 if self.server is not None else None
+        press = f"{self.press_ms:.0f} ms" if self.press_ms is not None else "n/a"
+        server = f"{self.server * 1000:.0f} ms" if self.server is not None else "n/a"
         return (
-            f"press→first sample {ms(self.press_ms)}, release→request {ms(to_request)}, server {ms(server)}, "
-            f"release→text {ms((time.monotonic() - released_at) * 1000)}; {self.seconds:.1f} s of audio in "
-            f"{len(self._uploads)} part(s), {self.bytes_sent} bytes, {self.attempts} request(s)"
+            f"press→first sample {press}; release→tail handed over {since(self.handed_at)}, "
+            f"release→request {since(self.sent_at)}, release→answer {since(self.answered_at)}, "
+            f"release→typed {since(typed_at)}, release→recorded {since(time.monotonic())}; server {server}; "
+            f"{self.seconds:.1f} s of audio in {len(self._uploads)} part(s), {self.bytes_sent} bytes, "
+            f"{self.attempts} request(s)"
         )
 
     def add(self, part: Recording) -> Future[str | None] | None:
@@ -227,32 +249,42 @@ class Dictation:
         rest = join([upload.result() or "" for upload in self._uploads][self._streamed :])
         return process(rest, allow_newlines=self.config.output.allow_newlines)
 
-    def finish(self, tail: Recording, *, released_at: float | None = None, had_speech: bool | None = None) -> Result:
-        """Send the tail and return the whole text; raise NothingToSend or TranscriptionFailed."""
+    def finish(self, tail: Recording, *, had_speech: bool | None = None) -> Result:
+        """Send the tail and return the whole text, spooled but not yet recorded as done: delivering it
+        (Pipeline.deliver) or keeping it (Pipeline.keep) does that. Raise NothingToSend or
+        TranscriptionFailed."""
+        self.handed_at = time.monotonic()
         self._keep(tail)
         whole = Recording(np.concatenate(self._audio), self._rate)
+        speech = had_speech
         if not self._uploads and self.source != "retry" and had_speech is None:
             try:
                 check_sendable(whole, self.config)
             except NothingToSend:
                 self.pipeline.discard(self.entry_id, "nothing to send")
                 raise
-        self._spool()
+            speech = True
         if (
             self.failure is None
             and len(tail.samples)
-            and (had_speech is not None or has_speech(tail) or not self._uploads)
+            and (had_speech is not None or not self._uploads or has_speech(tail))
         ):
             self._submit(tail)
+        # The tail is on its way; it reaches the spool before any answer is awaited, so a failure or a
+        # crash from here on loses nothing, and the upload does not wait for the disk.
+        self._spool()
         texts = [upload.result() or "" for upload in self._uploads]
+        self.answered_at = time.monotonic()
         self.finished = True
         if self._executor is not None:
             self._executor.shutdown(wait=False)
         if self.failure is not None:
             raise self._failed()
-        speech = has_speech(whole) if had_speech is None else had_speech
+        if speech is None:
+            speech = has_speech(whole)
         text = process(join(texts), had_speech=speech, allow_newlines=self.config.output.allow_newlines)
-        self._record_outcome(text, released_at)
+        if not text:
+            self.pipeline.discard(self.entry_id, "the server heard no words")
         return Result(text, self.entry_id, whole.seconds, self.attempts, self.bytes_sent, self.sent_at, self.server)
 
     def cancel(self) -> None:
@@ -321,27 +353,6 @@ class Dictation:
             if transcript.server_seconds is not None:
                 self.server = (self.server or 0.0) + transcript.server_seconds
         return transcript.speech_text
-
-    def _record_outcome(self, text: str, released_at: float | None) -> None:
-        if self.entry_id is None or self.pipeline.history is None:
-            return
-        entry_id = self.entry_id
-        if not text:
-            self.pipeline.discard(entry_id, "the server heard no words")
-            return
-        to_request = (self.sent_at - released_at) * 1000 if self.sent_at and released_at else None
-        server_ms = self.server * 1000 if self.server is not None else None
-        attempts, sent = self.attempts, self.bytes_sent
-        self.pipeline.record(
-            lambda h: h.mark_done(
-                entry_id,
-                text,
-                attempts=attempts,
-                bytes_uploaded=sent,
-                release_to_request_ms=to_request,
-                server_ms=server_ms,
-            )
-        )
 
 
 def open_history(config: Config) -> History | None:

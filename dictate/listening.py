@@ -27,7 +27,7 @@ from dictate.errors import DictateError, describe
 
 log = logging.getLogger("dictate")
 
-POLL = 0.02  # seconds between microphone reads while it is open
+POLL = 0.02  # longest wait for an event while the microphone is open, before taking its blocks
 IDLE_POLL = 0.5  # seconds an idle loop waits for an event
 REPLY_TIMEOUT = 5.0
 
@@ -84,6 +84,7 @@ class Listening:
         self._splitter = PauseSplitter(self.rate, steps, max_lead_seconds=max_lead_seconds)
         self.speech = SpeechTracker(self.rate) if track_speech else None
         self.full = False  # reached [audio] max_seconds: the owner must close it
+        self._taken = False  # take_rest() ran: nothing more is read
         self._limit = int(audio.max_seconds * self.rate) if bounded else None
 
     @property
@@ -98,6 +99,8 @@ class Listening:
         """Take every block that has arrived (waiting up to `timeout` for the first); return the parts
         they completed. Once [audio] max_seconds is reached, nothing more is taken and `full` is set."""
         parts: list[Part] = []
+        if self._taken:
+            return parts
         block = None if self.full else self.microphone.read(timeout=timeout)
         while block is not None:
             over = self.microphone.captured_frames - self._limit if self._limit is not None else 0
@@ -110,11 +113,21 @@ class Listening:
             block = None if self.full else self.microphone.read(timeout=0)
         return parts
 
-    def close(self) -> Part:
-        """Close the microphone after taking what it still holds; return the rest after the last cut."""
+    def take_rest(self) -> Part:
+        """Take what the microphone still holds and return the rest after the last cut; nothing is read
+        after this. The device stays open until `close`, so the rest can be handed on first."""
         self.read(0)
-        self.microphone.close()
+        self._taken = True
         return self._part(self._splitter.position, self._splitter.rest())
+
+    def close(self) -> None:
+        self.microphone.close()
+
+    def end(self) -> Part:
+        """take_rest(), then close()."""
+        rest = self.take_rest()
+        self.close()
+        return rest
 
     def _part(self, start: int, samples: np.ndarray) -> Part:
         recording = Recording(samples, self.rate).at_rate(self.audio.sample_rate)
@@ -177,15 +190,17 @@ class Loop:
             self.finished()
 
     def step(self) -> None:
-        """Read the microphone if it is open, then apply the next event, if any."""
+        """Take what the microphone has delivered, if it is open, then apply the next event, waiting
+        for one up to a poll. The wait is on the events, so a release is applied the moment it comes;
+        the microphone's blocks wait in their queue meanwhile."""
         if self.listening is not None:
-            parts = self.listening.read(POLL)
+            parts = self.listening.read(0)
             if parts:
                 self.take(parts)
             if self.listening is not None and self.listening.full:
                 self.on_full()
         try:
-            event = self.events.get_nowait() if self.listening is not None else self.events.get(timeout=IDLE_POLL)
+            event = self.events.get(timeout=POLL if self.listening is not None else IDLE_POLL)
         except queue.Empty:
             self.tick()
             return

@@ -158,7 +158,7 @@ class NoteTaker(Loop):
         if self.listening is None:
             return
         listening, self.listening = self.listening, None
-        rest = listening.close()
+        rest = listening.end()
         if has_speech(rest.recording):
             self._queue(rest, listening)
 

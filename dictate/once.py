@@ -99,7 +99,7 @@ class Once(Loop):
 
     def _end(self, reason: str) -> None:
         assert self.listening is not None
-        self._tail = self.listening.close()
+        self._tail = self.listening.end()
         self.seconds = self.listening.seconds
         self.listening = None
         self.ended_by = reason
@@ -108,7 +108,7 @@ class Once(Loop):
 
     def _abandon(self) -> None:
         if self.listening is not None:
-            self.listening.close()
+            self.listening.end()
             self.listening = None
             if self._dictation is not None:
                 self._dictation.cancel()

@@ -26,37 +26,44 @@ def silence(seconds: float) -> np.ndarray:
 
 
 class FakeMicrophone:
-    """Hands out `signal` in blocks as fast as they are read, then silence (or nothing, with
-    `then=None`); `rate` may differ from the configured one, like a device that insists on its own."""
+    """Plays `signal`, then silence (or nothing, with `then=None`), in blocks that become available as
+    a real stream's would, only `speed` times faster; `rate` may differ from the configured one, like a
+    device that insists on its own."""
 
     def __init__(
-        self, signal: np.ndarray, *, rate: int = RATE, block: int = 320, burst: int = 10, then: str | None = "silence"
+        self,
+        signal: np.ndarray,
+        *,
+        rate: int = RATE,
+        block: int = 320,
+        speed: float = 20.0,
+        then: str | None = "silence",
     ) -> None:
         self.signal = signal
         self.capture_rate = rate
         self.block = block
-        self.burst = burst  # blocks one read with a timeout and the reads without one get, like a real stream
+        self.speed = speed
         self.then = then
-        self._left = 0
         self.first_block_at: float | None = None
         self.captured_frames = 0
         self.opened = self.closed = 0
+        self._opened_at = 0.0
         self._at = 0
 
     def open(self) -> FakeMicrophone:
         self.opened += 1
+        self._opened_at = time.monotonic()
         return self
 
     def close(self) -> None:
         self.closed += 1
 
     def read(self, timeout: float | None = None) -> np.ndarray | None:
-        if timeout:
-            time.sleep(min(timeout, 0.002))  # a real stream makes its reader wait a little
-            self._left = self.burst
-        if self._left <= 0:
-            return None
-        self._left -= 1
+        deadline = time.monotonic() + (timeout or 0)
+        while self.captured_frames + self.block > (time.monotonic() - self._opened_at) * self.capture_rate * self.speed:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.001)
         if self._at < len(self.signal):
             block = self.signal[self._at : self._at + self.block]
             self._at += len(block)

@@ -37,9 +37,15 @@ def test_parts_join_in_order_even_when_answers_arrive_out_of_order(server: Trans
     assert result.text == "One, slow. two, fast."
     first, tail = server.uploads
     assert first.answered_at is not None and tail.at < first.answered_at  # the tail did not wait for it
-    entry = p.history.get(result.entry_id)  # type: ignore[union-attr, arg-type]
-    assert entry.status == "done" and entry.text == "One, slow. two, fast."
-    assert decode(p.history.read_audio(entry.id)).seconds == pytest.approx(5.0, abs=0.01)  # type: ignore[union-attr]
+    assert p.history is not None and result.entry_id is not None
+    entry = p.history.get(result.entry_id)
+    assert entry.status == "queued" and entry.text is None  # spooled whole; the text is recorded on delivery
+    assert decode(p.history.read_audio(entry.id)).seconds == pytest.approx(5.0, abs=0.01)
+    typed: list[str] = []
+    p.deliver(result, typed.append)
+    assert typed == ["One, slow. two, fast."]
+    entry = p.history.get(result.entry_id)
+    assert entry.status == "delivered" and entry.text == "One, slow. two, fast." and entry.audio_path is None
 
 
 def test_a_later_part_is_prompted_with_the_text_before_it(server: TranscriptionServer, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ def test_parts_are_cut_at_pauses_and_nothing_is_lost() -> None:
     parts = []
     while not mic.exhausted:
         parts.extend(listening.read(0.01))
-    rest = listening.close()
+    rest = listening.end()
     assert len(parts) == 1 and parts[0].start == 0.0
     assert rest.start == pytest.approx(parts[0].recording.seconds)
     np.testing.assert_array_equal(np.concatenate([parts[0].recording.samples, rest.recording.samples]), signal_)
@@ -37,14 +37,15 @@ def test_the_length_limit_is_exact_and_sets_full() -> None:
     while not listening.full:
         listening.read(0.01)
     assert listening.read(0.01) == []  # nothing more is taken
-    assert listening.close().recording.seconds == 1.0
+    assert listening.end().recording.seconds == 1.0
 
 
 def test_a_device_rate_is_converted_to_the_configured_rate() -> None:
     mic = FakeMicrophone(np.zeros(4800, dtype=np.int16), rate=48000, block=480, then=None)
     listening = Listening(AudioConfig(sample_rate=16000), microphone=microphones(mic))
-    listening.read(0.01)
-    rest = listening.close()
+    while mic.captured_frames < 4800:
+        listening.read(0.01)
+    rest = listening.end()
     assert rest.recording.rate == 16000 and len(rest.recording.samples) == 1600
 
 

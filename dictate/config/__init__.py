@@ -2,7 +2,7 @@
 
 Modules, each with one job:
 - `schema`: the settings (one frozen dataclass per section, with help, choices, ranges and checks)
-- `load`: read the TOML file and validate it into a `Config`
+- `loading`: read the TOML file and validate it into a `Config`
 - `paths`: where the config file, the data folder and the runtime folder are
 - `secrets`: the API-key lookup, the key file's permissions, the plain-http policy
 - `render`: `config show` output and the commented example file
@@ -11,14 +11,11 @@ Public names: Config, ApiConfig, AudioConfig, HotkeyConfig, OutputConfig, Feedba
 NotesConfig, SECTIONS, FORMATS, OUTPUT_METHODS, PASTE_KEYS, DEFAULT_TERMINAL_CLASSES, load, from_dict,
 config_path, data_dir, runtime_dir, APP, api_key, insecure_permissions_warning, check_endpoint, render,
 example.
-
-`dictate.config.load` is the function: the package attribute shadows the module of that name, so
-import from the module with `from dictate.config.load import ...`.
 """
 
 from __future__ import annotations
 
-from dictate.config.load import from_dict, load
+from dictate.config.loading import from_dict, load
 from dictate.config.paths import APP, config_path, data_dir, runtime_dir
 from dictate.config.render import example, render
 from dictate.config.schema import (

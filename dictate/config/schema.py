@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dictate import ConfigError
+from dictate.errors import ConfigError
 from dictate.hotkey import ACCEPTED_HELP, parse_hotkey
 
 FORMATS = ("wav", "flac", "ogg")

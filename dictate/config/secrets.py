@@ -10,15 +10,22 @@ import stat
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from dictate import ConfigError
 from dictate.config.schema import Config
+from dictate.errors import ConfigError, add_secret
 
 
 def api_key(config: Config, environ: Mapping[str, str] = os.environ) -> tuple[str | None, str]:
     """Return the API key and where it came from (never the key itself in that description).
 
-    DICTATE_API_KEY > the variable named by [api] api_key_env > [api] api_key in the file.
+    DICTATE_API_KEY > the variable named by [api] api_key_env > [api] api_key in the file. The key
+    found is masked in every message from then on (dictate.errors).
     """
+    key, source = _find_key(config, environ)
+    add_secret(key)
+    return key, source
+
+
+def _find_key(config: Config, environ: Mapping[str, str]) -> tuple[str | None, str]:
     if environ.get("DICTATE_API_KEY"):
         return environ["DICTATE_API_KEY"], "DICTATE_API_KEY"
     env_name = config.api.api_key_env

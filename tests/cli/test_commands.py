@@ -195,9 +195,10 @@ def test_devices_without_sound_server_is_a_clear_error(user_env: dict[str, str])
 def test_config_show_is_valid_toml(home: Path, user_env: dict[str, str]) -> None:
     write_config(home, '[api]\nprompt = "Names: Zoë, José"\n')
     shown = proc.run(["config", "show"], user_env).stdout
-    from dictate.config.load import tomllib
+    from dictate.config import from_dict
+    from dictate.config.loading import tomllib
 
     parsed = tomllib.loads(shown)
     assert parsed["api"]["prompt"] == "Names: Zoë, José"
     # Read back, it is the same configuration: every key shown, with its effective value.
-    assert config.from_dict(parsed) == config.from_dict({"api": {"prompt": "Names: Zoë, José"}})
+    assert from_dict(parsed) == from_dict({"api": {"prompt": "Names: Zoë, José"}})

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-import dictate.config
 from dictate import ConfigError
-from dictate.config.load import from_dict, load
+from dictate.config.loading import from_dict, load
 from dictate.config.schema import Config
 
 
@@ -103,9 +101,3 @@ def test_not_utf8_is_an_error(tmp_path: Path) -> None:
     path.write_bytes(b'[api]\nmodel = "caf\xe9"\n')
     with pytest.raises(ConfigError, match=r": not UTF-8 text$"):
         load(str(path))
-
-
-def test_the_package_load_is_the_function() -> None:
-    """`dictate.config.load` names the function; the module of that name stays reachable by its full name."""
-    assert dictate.config.load is load
-    assert sys.modules["dictate.config.load"].load is load

@@ -4,7 +4,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from dictate.config.load import from_dict, tomllib
+from dictate.config.loading import from_dict, tomllib
 from dictate.config.render import example, render
 from dictate.config.schema import SECTIONS, Config
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from dictate import ConfigError
-from dictate.config.load import from_dict, load
+from dictate.config.loading import from_dict, load
 from dictate.config.schema import Config
 from dictate.config.secrets import api_key, check_endpoint, insecure_permissions_warning
 

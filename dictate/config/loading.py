@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dictate import ConfigError
 from dictate.config.paths import config_path
 from dictate.config.schema import SECTIONS, Config, field_default, toml_value
+from dictate.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
