@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dictate.config import OutputConfig
-from dictate.keymap import keysym_for
-from dictate.output import StdoutOutput, TmuxOutput, X11Paste, XTestTyping, choose_output, close_output
+from dictate.output import StdoutOutput, TmuxOutput, choose_output, close_output
+from dictate.output.x11 import X11Paste, XTestTyping
+from dictate.output.x11.keymap import keysym_for
 from tests.rig.corpus import CORPUS
 from tests.rig.display import TkTarget, VirtualDisplay, clear_selections
 

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from dictate.config import Config
 from dictate.errors import DictateError
 
-TOOLS = ("xdotool", "xclip", "xsel", "wtype", "ydotool", "wl-copy", "tmux", "notify-send")
+TOOLS = (
+    "wtype",  # dictate.output.wayland
+    "ydotool",  # dictate.output.wayland
+    "wl-copy",  # dictate.output.wayland
+    "wl-paste",  # dictate.output.wayland
+    "swaymsg",  # dictate.output.wayland
+    "tmux",  # dictate.output.terminal
+    "notify-send",  # dictate.feedback
+)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dictate.engines import open_engine
     from dictate.hotkey.listener import HotkeyListener
     from dictate.microphone import resolve_device
-    from dictate.output import choose_output, close_output, prepare_output
+    from dictate.output import choose_output, close_output
 
     cfg = load_config(args)
     keys = hotkey.parse_hotkey(cfg.hotkey.keys)
@@ -48,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Pay the first-use costs now, not after the first release: PortAudio scans the devices when
     # loaded (most of a second), the output connects to the display, the encoder loads.
     resolve_device(cfg.audio.device)
-    prepare_output(output)
+    output.prepare()
     encode(Recording(np.zeros(1600, dtype=np.int16), cfg.audio.sample_rate), cfg.api.format)
     daemon = Daemon(cfg, Pipeline(cfg, engine, history), output, cues)
     listener = None

@@ -8,7 +8,7 @@ Modules, each with one job:
 - `render`: `config show` output and the commented example file
 
 Public names: Config, ApiConfig, AudioConfig, HotkeyConfig, OutputConfig, FeedbackConfig, HistoryConfig,
-NotesConfig, SECTIONS, FORMATS, OUTPUT_METHODS, PASTE_KEYS, DEFAULT_TERMINAL_CLASSES, load, from_dict,
+NotesConfig, SECTIONS, FORMATS, OUTPUT_METHODS, PASTE_KEYS, load, from_dict,
 config_path, data_dir, runtime_dir, APP, api_key, insecure_permissions_warning, check_endpoint, render,
 example.
 """
@@ -19,7 +19,6 @@ from dictate.config.loading import from_dict, load
 from dictate.config.paths import APP, config_path, data_dir, runtime_dir
 from dictate.config.render import example, render
 from dictate.config.schema import (
-    DEFAULT_TERMINAL_CLASSES,
     FORMATS,
     OUTPUT_METHODS,
     PASTE_KEYS,
@@ -37,7 +36,6 @@ from dictate.config.secrets import api_key, check_endpoint, insecure_permissions
 
 __all__ = [
     "APP",
-    "DEFAULT_TERMINAL_CLASSES",
     "FORMATS",
     "OUTPUT_METHODS",
     "PASTE_KEYS",

@@ -21,47 +21,6 @@ from dictate.hotkey import ACCEPTED_HELP, parse_hotkey
 FORMATS = ("wav", "flac", "ogg")
 OUTPUT_METHODS = ("auto", "type", "paste", "stdout", "tmux")
 PASTE_KEYS = ("", "ctrl+v", "ctrl+shift+v", "shift+insert")
-# Window classes (X11 WM_CLASS instance or class, Wayland app_id) that get Shift+Insert when pasting.
-DEFAULT_TERMINAL_CLASSES = (
-    "xterm",
-    "uxterm",
-    "urxvt",
-    "rxvt",
-    "urxvt-unicode",
-    "alacritty",
-    "kitty",
-    "foot",
-    "footclient",
-    "gnome-terminal",
-    "gnome-terminal-server",
-    "org.gnome.terminal",
-    "org.gnome.console",
-    "kgx",
-    "konsole",
-    "org.kde.konsole",
-    "xfce4-terminal",
-    "terminator",
-    "tilix",
-    "com.gexperts.tilix",
-    "st",
-    "st-256color",
-    "wezterm",
-    "org.wezfurlong.wezterm",
-    "terminology",
-    "lxterminal",
-    "mate-terminal",
-    "qterminal",
-    "sakura",
-    "guake",
-    "tilda",
-    "yakuake",
-    "ghostty",
-    "com.mitchellh.ghostty",
-    "eterm",
-    "cool-retro-term",
-    "terminal",
-    "x-terminal-emulator",
-)
 
 
 def _opt(
@@ -188,8 +147,9 @@ class OutputConfig:
         choices=PASTE_KEYS,
     )
     terminal_classes: list[str] = _opt(  # noqa: RUF009 - _opt gives lists a default_factory
-        list(DEFAULT_TERMINAL_CLASSES),
-        "window classes (X11 WM_CLASS, Wayland app_id; any case) that are terminals, pasted into with Shift+Insert",
+        [],
+        "window classes (X11 WM_CLASS, Wayland app_id; any case) treated as terminals, pasted into with "
+        "Shift+Insert, in addition to the built-in list (xterm, kitty, foot, gnome-terminal and others)",
         check=_check_names,
     )
     restore_clipboard: bool = _opt(

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from dictate.config.schema import (
-    DEFAULT_TERMINAL_CLASSES,
     SECTIONS,
     ApiConfig,
     Config,
@@ -72,8 +71,8 @@ def test_list_defaults_are_fresh_copies() -> None:
     (f,) = [f for f in dataclasses.fields(OutputConfig) if f.name == "terminal_classes"]
     first = field_default(f)
     first.append("changed")
-    assert field_default(f) == list(DEFAULT_TERMINAL_CLASSES)
-    assert OutputConfig().terminal_classes == list(DEFAULT_TERMINAL_CLASSES)
+    assert field_default(f) == []
+    assert OutputConfig().terminal_classes == []
     assert OutputConfig().terminal_classes is not OutputConfig().terminal_classes
 
 

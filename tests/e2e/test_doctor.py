@@ -57,7 +57,7 @@ def test_healthy_setup(home: Path, desktop_env: dict[str, str], vmic: VirtualMic
     assert code == 0, everything
     assert set(checks) == {"config", "microphone", "display", "output", "hotkey", "endpoint"}
     assert all(line.startswith("ok") for line in checks.values()), everything
-    assert "dBFS" in checks["microphone"] and "xdotool" in checks["display"]
+    assert "dBFS" in checks["microphone"] and "tmux" in checks["display"]
     assert "accepts" in checks["endpoint"] and KEY not in everything
 
 

@@ -18,8 +18,9 @@ import pytest
 from Xlib.protocol import rq
 
 from dictate.config import OutputConfig
-from dictate.keymap import keysym_for
-from dictate.output import X11Paste, XTestTyping, choose_output, close_output
+from dictate.output import choose_output, close_output
+from dictate.output.x11 import X11Paste, XTestTyping
+from dictate.output.x11.keymap import keysym_for
 from dictate.text import process
 from tests.rig.corpus import CORPUS
 from tests.rig.display import ClipboardOwner, TkTarget, VirtualDisplay, XtermTarget, XtestKeymap
@@ -249,7 +250,7 @@ def test_more_characters_than_free_keys_arrive_exactly(
 
 TYPIST = """
 import sys, time
-from dictate.x11 import XKeyboard
+from dictate.output.x11.keyboard import XKeyboard
 keyboard = XKeyboard(restore_after=600)  # keeps the borrowed keys until it is killed
 keyboard.type(sys.stdin.read())
 print("typed", flush=True)
@@ -338,7 +339,7 @@ def test_a_typist_killed_before_restoring_leaves_the_keyboard_usable(
 
 EXITING_TYPIST = """
 import sys
-from dictate.x11 import XKeyboard
+from dictate.output.x11.keyboard import XKeyboard
 XKeyboard(restore_after=600).type(sys.stdin.read())
 """
 
@@ -367,12 +368,13 @@ class _LockGroup(rq.Request):
 
 def lock_group(xdisplay: VirtualDisplay, group: int) -> None:
     """Lock the keyboard group, as a layout switcher does (XkbLatchLockState)."""
-    from dictate.x11 import _USE_CORE_KBD, _Xkb, open_display
+    from dictate.output.x11.display import open_display
+    from dictate.output.x11.protocol import USE_CORE_KBD, Xkb
 
     d = open_display(xdisplay.name)
     try:
-        xkb = _Xkb(d)
-        _LockGroup(display=d.display, opcode=xkb.opcode, device=_USE_CORE_KBD, affect_locks=0, locks=0,
+        xkb = Xkb(d)
+        _LockGroup(display=d.display, opcode=xkb.opcode, device=USE_CORE_KBD, affect_locks=0, locks=0,
                    lock_group=True, group=group)  # fmt: skip
         d.sync()
     finally:
@@ -503,11 +505,11 @@ def test_auto_types_through_xtest_on_x11(x_env: dict[str, str]) -> None:
 def test_auto_types_what_fits_one_keymap_and_pastes_the_rest(
     tk_window: TkTarget, xdisplay: VirtualDisplay, x_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dictate import x11
+    from dictate.output.x11 import selection
 
     served: list[str] = []  # every text put on a selection to paste it
-    offer = x11.text_contents
-    monkeypatch.setattr(x11, "text_contents", lambda text: served.append(text) or offer(text))
+    offer = selection.text_contents
+    monkeypatch.setattr(selection, "text_contents", lambda text: served.append(text) or offer(text))
     output, reason = choose_output(OutputConfig(method="auto"), x_env)
     assert isinstance(output, XTestTyping) and "pasted" in reason
     keymap = XtestKeymap(xdisplay)

@@ -335,7 +335,7 @@ class XtestKeymap:
     """The XTEST keyboard's keymap next to the physical keyboard's, read through dictate.x11."""
 
     def __init__(self, display: VirtualDisplay) -> None:
-        from dictate.x11 import XKeyboard
+        from dictate.output.x11.keyboard import XKeyboard
 
         self.keyboard = XKeyboard(display.name)
         self.first = self.keyboard.min_kc

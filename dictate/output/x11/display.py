@@ -1,0 +1,73 @@
+"""Connecting to the X server, and asking it about its keyboards, the keys held and the focused window."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from Xlib import display, error
+from Xlib.ext import xinput
+
+from dictate import DictateError
+
+
+def open_display(name: str | None = None) -> display.Display:
+    """Connect to the X server, or raise DictateError naming the display."""
+    try:
+        return display.Display(name)
+    except Exception as exc:  # Xlib raises several unrelated types here
+        shown = name or os.environ.get("DISPLAY") or "(DISPLAY not set)"
+        raise DictateError(f"cannot open X display {shown}: {exc}") from None
+
+
+def keyboard_devices(d: display.Display) -> tuple[int, int]:
+    """(XTEST keyboard id, a physical keyboard id to read the user's keymap from) for the core keyboard."""
+    try:
+        devices = d.xinput_query_device(xinput.AllDevices).devices
+    except Exception as exc:
+        raise DictateError(f"the X server did not list its input devices (XInput 2): {exc}") from None
+    masters = [dev for dev in devices if dev.use == xinput.MasterKeyboard]
+    slaves = [dev for dev in devices if dev.use == xinput.SlaveKeyboard]
+    master = next((dev for dev in masters if dev.name == "Virtual core keyboard"), masters[0] if masters else None)
+    if master is None:
+        raise DictateError("the X server reports no keyboard")
+    attached = [dev for dev in slaves if dev.attachment == master.deviceid]
+    xtest_dev = next((dev for dev in attached if "XTEST" in dev.name), None)
+    if xtest_dev is None:
+        raise DictateError("the X server has no XTEST keyboard")
+    physical = [dev for dev in attached if "XTEST" not in dev.name]
+    # Power and video buttons register as keyboards too; prefer a device named like a keyboard.
+    physical.sort(key=lambda dev: ("keyboard" not in dev.name.lower(), dev.deviceid))
+    return xtest_dev.deviceid, (physical[0].deviceid if physical else master.deviceid)
+
+
+def pressed(keymap: Sequence[int]) -> set[int]:
+    """The keycodes held down, from the bit vector QueryKeymap returns."""
+    return {8 * index + bit for index, byte in enumerate(keymap) for bit in range(8) if byte & (1 << bit)}
+
+
+def focused_window_class(d: display.Display) -> tuple[str, str] | None:
+    """WM_CLASS (instance, class) of the window with the input focus, or None."""
+    focus = d.get_input_focus().focus
+    if isinstance(focus, int) or focus is None:
+        return None  # None or PointerRoot
+    root = d.screen().root
+    try:
+        window = focus
+        while window is not None and window.id != root.id:
+            found = window.get_wm_class()
+            if found:
+                return (found[0], found[1])
+            window = window.query_tree().parent
+        # Some window managers focus their frame: look below it instead.
+        pending, depth = [focus], 0
+        while pending and depth < 3:
+            children = [child for w in pending for child in w.query_tree().children]
+            for child in children:
+                found = child.get_wm_class()
+                if found:
+                    return (found[0], found[1])
+            pending, depth = children, depth + 1
+    except error.XError:
+        return None
+    return None
