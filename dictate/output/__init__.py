@@ -17,7 +17,7 @@ Modules: common (paste keys, running tools), terminal_classes (the built-in term
 terminal (stdout, tmux), wayland, macos (also pynput typing on Windows), and x11, a package imported
 only when an X11 output is chosen, so that `import dictate.output` loads no Xlib.
 
-Exports: Output, METHODS, choose_output, detect_session, copy_to_clipboard, prepare_output,
+Exports: Output, METHODS, choose_output, detect_session, copy_to_clipboard,
 close_output; the backends StdoutOutput, TmuxOutput, WtypeTyping, YdotoolTyping, WaylandPaste,
 PynputTyping, MacPaste (XTestTyping and X11Paste are in dictate.output.x11); CHORDS, TERMINAL_CLASSES,
 is_terminal, paste_chord, split_lines.
@@ -68,7 +68,6 @@ __all__ = [
     "detect_session",
     "is_terminal",
     "paste_chord",
-    "prepare_output",
     "split_lines",
 ]
 
