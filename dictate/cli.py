@@ -18,8 +18,8 @@ from dictate import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigE
 
 if TYPE_CHECKING:
     from dictate.config import Config
-    from dictate.history import Entry
     from dictate.output import Output
+    from dictate.store import Entry
     from dictate.transcriber import Transcriber
 
 log = logging.getLogger("dictate")
@@ -292,8 +292,8 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 
 def cmd_retry(args: argparse.Namespace) -> int:
     """Re-send recordings whose transcription failed; print each recovered transcript (nothing is typed)."""
-    from dictate import history as hist
     from dictate import session
+    from dictate import store as hist
 
     cfg = load_config(args)
     with hist.History.open(cfg.history) as store:
@@ -512,7 +512,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     """List past dictations, newest first, or show one (history show ID)."""
     import json
 
-    from dictate.history import History
+    from dictate.store import History
 
     cfg = load_config(args)
     with History.open(cfg.history) as history:

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 from dictate import DictateError
 from dictate.audio import PauseSplitter, Recording, encode, has_speech, resample
 from dictate.config import Config, data_dir
-from dictate.history import HistoryError
 from dictate.recorder import Recorder
 from dictate.session import NothingToSend, Pipeline, Result, TranscriptionFailed
+from dictate.store import HistoryError
 
 log = logging.getLogger(__name__)
 

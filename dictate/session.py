@@ -18,8 +18,8 @@ import numpy as np
 from dictate import DictateError
 from dictate.audio import EncodedAudio, Recording, SpeechTracker, decode, encode, has_speech, split_for_upload
 from dictate.config import Config
-from dictate.history import History, HistoryError
 from dictate.recorder import Recorder
+from dictate.store import History, HistoryError
 from dictate.textproc import join, process
 from dictate.transcriber import Transcriber, Transcript, TranscriptionError, speech_text
 

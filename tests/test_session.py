@@ -10,8 +10,8 @@ import pytest
 
 from dictate.audio import Recording, decode
 from dictate.config import from_dict
-from dictate.history import History
 from dictate.session import NothingToSend, Pipeline, TranscriptionFailed, prompt_for
+from dictate.store import History
 from dictate.transcriber import NO_RETRY, Transcriber
 from tests.rig.server import Reply, TranscriptionServer
 
