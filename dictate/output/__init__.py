@@ -33,8 +33,8 @@ import sys
 from collections.abc import Callable
 from typing import Protocol
 
-from dictate import DictateError
 from dictate.config import OutputConfig
+from dictate.errors import DictateError
 from dictate.output.common import (
     CHORDS,
     Environ,

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-from dictate import DictateError
 from dictate.config import PASTE_KEYS
+from dictate.errors import DictateError
 from dictate.output.terminal_classes import TERMINAL_CLASSES
 
 Environ = Mapping[str, str]

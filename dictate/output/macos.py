@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dictate import DictateError
 from dictate.config import OutputConfig
+from dictate.errors import DictateError
 from dictate.output.common import PASTE_SETTLE, run_tool
 
 

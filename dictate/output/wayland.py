@@ -8,8 +8,8 @@ import shutil
 import subprocess
 import time
 
-from dictate import DictateError
 from dictate.config import OutputConfig
+from dictate.errors import DictateError
 from dictate.output.common import CHORDS, PASTE_SETTLE, Environ, paste_chord, run_tool, split_lines
 
 TEXT_MIME = "text/plain;charset=utf-8"

@@ -6,8 +6,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from dictate import DictateError
 from dictate.config import OutputConfig
+from dictate.errors import DictateError
 from dictate.output.common import CHORDS, paste_chord
 
 if TYPE_CHECKING:

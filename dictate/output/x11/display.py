@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from Xlib import display, error
 from Xlib.ext import xinput
 
-from dictate import DictateError
+from dictate.errors import DictateError
 
 
 def open_display(name: str | None = None) -> display.Display:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
-from dictate import DictateError
+from dictate.errors import DictateError
 from dictate.output.x11.selection import Contents
 from dictate.output.x11.selection_server import SelectionServer
 

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from Xlib import XK, X, error
 from Xlib.ext import xtest
 
-from dictate import DictateError
+from dictate.errors import DictateError
 from dictate.output.x11 import protocol
 from dictate.output.x11.display import focused_window_class, keyboard_devices, open_display, pressed
 from dictate.output.x11.keymap import (

@@ -18,7 +18,7 @@ from typing import ClassVar
 from Xlib import display
 from Xlib.protocol import rq
 
-from dictate import DictateError
+from dictate.errors import DictateError
 from dictate.output.x11.keymap import XkbKey, XkbType
 
 USE_CORE_KBD = 0x100  # the device id that means the core keyboard

@@ -14,7 +14,7 @@ from Xlib import X, Xatom, error
 from Xlib.protocol import event as xevent
 from Xlib.protocol import request
 
-from dictate import DictateError
+from dictate.errors import DictateError
 from dictate.output.x11.selection import CHUNK, Contents, SelectionWindow
 
 

@@ -1,0 +1,65 @@
+"""The SQLite connection: a broken file is one clear error; transactions are all or nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dictate.store import History, HistoryError
+from dictate.store.database import Database
+
+
+def count(path: Path) -> int:
+    other = sqlite3.connect(path)
+    try:
+        return int(other.execute("SELECT count(*) FROM dictations").fetchone()[0])
+    finally:
+        other.close()
+
+
+INSERT = "INSERT INTO dictations (created, updated, source, status) VALUES ('t', 't', 'run', 'queued')"
+
+
+def test_a_file_that_is_not_a_database_says_to_move_it_aside(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    path.write_bytes(b"this is not a database " * 200)
+    with pytest.raises(HistoryError, match="move it aside") as err:
+        Database.open(path)
+    assert str(path) in err.value.message
+    with pytest.raises(HistoryError, match="move it aside"):
+        History.open(folder=tmp_path)
+    assert path.read_bytes() == b"this is not a database " * 200  # left for the user to look at
+
+
+def test_a_transaction_is_all_or_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    db = Database.open(path)
+    try:
+        with pytest.raises(RuntimeError), db.transaction() as connection:
+            connection.execute(INSERT)
+            raise RuntimeError("a step failed")
+        assert count(path) == 0
+        with db.transaction() as connection:
+            connection.execute(INSERT)
+        assert count(path) == 1  # committed: another connection sees it
+    finally:
+        db.close()
+
+
+def test_sqlite_errors_while_reading_become_history_errors(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "history.db")
+    try:
+        with pytest.raises(HistoryError, match="no such table"), db.reading() as connection:
+            connection.execute("SELECT * FROM nowhere")
+        # Inside a transaction the error is the caller's to handle; the transaction is rolled back.
+        with pytest.raises(sqlite3.OperationalError), db.transaction() as connection:
+            connection.execute(INSERT)
+            connection.execute("SELECT * FROM nowhere")
+        assert count(tmp_path / "history.db") == 0
+        with db.transaction() as connection:  # no transaction left open
+            connection.execute(INSERT)
+        assert count(tmp_path / "history.db") == 1
+    finally:
+        db.close()
