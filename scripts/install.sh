@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Set up dictate on a Debian/Ubuntu machine and start dictating: installs the system packages that
-# are missing (PortAudio, and the typing/clipboard tools for your session), puts dictate in its own
+# are missing (PortAudio, and on Wayland the typing/clipboard tools), puts dictate in its own
 # virtual environment with a `dictate` command in ~/.local/bin, writes a starter config, then runs
 # the push-to-talk daemon. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
+# X11 typing and pasting go through python-xlib (installed with dictate); Wayland needs its tools.
 packages="libportaudio2 libnotify-bin"
 case "${XDG_SESSION_TYPE:-}${WAYLAND_DISPLAY:+wayland}" in
     *wayland*) packages="$packages wtype wl-clipboard" ;;
-    *) packages="$packages xdotool xclip" ;;
 esac
 # shellcheck disable=SC2086
 ensure_packages $packages

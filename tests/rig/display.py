@@ -332,7 +332,7 @@ def clear_selections(display: VirtualDisplay) -> None:
 
 
 class XtestKeymap:
-    """The XTEST keyboard's keymap next to the physical keyboard's, read through dictate.x11."""
+    """The XTEST keyboard's keymap next to the physical keyboard's, read through dictate.output.x11."""
 
     def __init__(self, display: VirtualDisplay) -> None:
         from dictate.output.x11.keyboard import XKeyboard
