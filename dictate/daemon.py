@@ -205,7 +205,7 @@ class Daemon(Loop):
         )
         self.delivered += 1
         self._retry_wake.set()  # the endpoint answers: a good moment for what failed before
-        log.debug("%s", dictation.timings(work.released_at))
+        log.debug("%s", dictation.timings(work.released_at, self._typed_at))
 
     def _type(self, text: str) -> None:
         deadline = time.monotonic() + MODIFIER_WAIT
@@ -213,6 +213,7 @@ class Daemon(Loop):
             time.sleep(0.01)
         space = self.config.output.trailing_space and self.output.name != "stdout"
         self.output.deliver(text + (" " if space else ""))
+        self._typed_at = time.monotonic()
 
     # ---- background retry of this daemon's failed dictations ----------------------------------
 

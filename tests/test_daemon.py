@@ -3,6 +3,7 @@ length limit and a stop do, and that one failed dictation never stops the next."
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -195,3 +196,22 @@ def test_status_is_answered_on_the_main_thread_while_recording(tmp_path: Path) -
     d.post("cancel")
     steps_until(d, lambda: d.listening is None)
     d.finished()
+
+
+def test_verbose_timings_name_every_stage_from_the_release(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    mic = FakeMicrophone(speech(1.0))
+    d = daemon(tmp_path, mic, engine=FakeEngine("Timed."))
+    caplog.set_level("DEBUG", logger="dictate")
+    hold(d, mic)
+    d.finished()
+    (line,) = [r.getMessage() for r in caplog.records if "release→" in r.getMessage()]
+    stages = dict(re.findall(r"(release→[\w ]+?) (\d+\.\d) ms", line))
+    assert list(stages) == [
+        "release→tail handed over",
+        "release→request",
+        "release→answer",
+        "release→typed",
+        "release→recorded",
+    ]
+    values = [float(v) for v in stages.values()]
+    assert values == sorted(values)  # each stage after the one before
