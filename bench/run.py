@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
     ("bench.latency", []),
+    ("bench.release", []),
     ("bench.output_speed", ["--repeat", "3"]),
     ("bench.formats", []),
     ("bench.segmenting", []),
