@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dictate.audio import DICTATION_STEPS, Recording
+from dictate.audio import Recording
 from dictate.config import Config
-from dictate.dictation import Dictation, NothingToSend, Pipeline
+from dictate.dictation import Dictation, NothingToSend, Pipeline, part_steps
 from dictate.errors import DictateError
 from dictate.listening import Event, Listening, Loop, Microphone, Part, Worker, open_recorder
 from dictate.output import Output
@@ -136,7 +136,7 @@ class Daemon(Loop):
         self.worker.finish()
 
     def _start(self, pressed_at: float) -> None:
-        steps = DICTATION_STEPS if self.config.audio.incremental else ()
+        steps = part_steps(self.config)
         self.listening = Listening(self.config.audio, steps, microphone=self.microphone)
         self._dictation = self.pipeline.start(source="run", pressed_at=pressed_at)
         self.signs.cue("start")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dictate.audio import Recording, decode, encode, has_speech
+from dictate.audio import Recording, decode, dictation_steps, encode, has_speech
 from dictate.config import Config
 from dictate.engines import Engine, TranscriptionError
 from dictate.errors import DictateError
@@ -46,6 +46,13 @@ class Result:
     bytes_sent: int = 0
     request_sent_at: float | None = None  # monotonic time the last request went out
     server_seconds: float | None = None
+
+
+def part_steps(config: Config) -> tuple[tuple[float, float], ...]:
+    """Where a dictation may be cut while the speaker goes on ([audio] incremental; none: never)."""
+    from dictate.engines import min_part_seconds
+
+    return dictation_steps(min_part_seconds(config)) if config.audio.incremental else ()
 
 
 def check_sendable(recording: Recording, config: Config) -> None:

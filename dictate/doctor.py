@@ -43,7 +43,7 @@ def run_checks(config: Config | None, config_error: str | None) -> Iterator[Chec
         config = Defaults()
     else:
         yield _config(config)
-    for check in (_microphone, _display, _output, _hotkey, _endpoint):
+    for check in (_microphone, _display, _output, _hotkey, _engine):
         try:
             yield check(config)
         except DictateError as exc:
@@ -170,6 +170,35 @@ def _hotkey(config: Config) -> Check:
             "run `dictate run --no-hotkey` and bind a compositor key to `dictate ctl toggle`",
         )
     return Check("hotkey", True, detail)
+
+
+def _engine(config: Config) -> Check:
+    """Which engine a dictation would use, and whether it can: the endpoint, or the local model."""
+    from dictate.engines import choose_engine
+
+    kind, why = choose_engine(config)
+    return _local_model(config, why) if kind == "local" else _endpoint(config)
+
+
+def _local_model(config: Config, why: str) -> Check:
+    from dictate.engines.local import LocalEngine, locate
+
+    place = locate(config.local.model)
+    if place.folder is None:
+        return Check(
+            "engine",
+            False,
+            f"local Whisper ({why}): the model {config.local.model!r} is not downloaded yet; it goes to {place.cache}",
+            "run `dictate model fetch` (needs the network once)",
+        )
+    engine = LocalEngine(config.api, config.local)
+    engine.load()
+    return Check(
+        "engine",
+        True,
+        f"local Whisper ({why}): model {config.local.model} in {engine.folder}, on {engine.device} "
+        f"({engine.compute_type}), loaded in {engine.load_seconds:.1f} s",
+    )
 
 
 def _endpoint(config: Config) -> Check:

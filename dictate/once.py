@@ -12,9 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from dictate.audio import DICTATION_STEPS
 from dictate.config import Config
-from dictate.dictation import Dictation, NothingToSend, Pipeline, Result
+from dictate.dictation import Dictation, NothingToSend, Pipeline, Result, part_steps
 from dictate.listening import Event, Listening, Loop, Microphone, Part, open_recorder
 
 log = logging.getLogger("dictate")
@@ -49,7 +48,7 @@ class Once(Loop):
     def record(self) -> Dictation:
         """Record until stopped; then `finish()` transcribes."""
         audio = dataclasses.replace(self.config.audio, max_seconds=self.max_seconds)
-        steps = DICTATION_STEPS if audio.incremental else ()
+        steps = part_steps(self.config)
         self.listening = Listening(audio, steps, track_speech=True, microphone=self.microphone)
         self._dictation = dictation = self.pipeline.start(source="once")
         threading.Thread(target=self.pipeline.engine.warm, name="dictate-warm", daemon=True).start()

@@ -39,7 +39,7 @@ def test_an_unreadable_config_is_reported_and_the_rest_still_checked(monkeypatch
         names.append("checked")
         return doctor.Check("x", True, "")
 
-    for name in ("_microphone", "_display", "_output", "_hotkey", "_endpoint"):
+    for name in ("_microphone", "_display", "_output", "_hotkey", "_engine"):
         monkeypatch.setattr(doctor, name, stub)
     checks = list(doctor.run_checks(None, "config.toml: invalid TOML"))
     assert (checks[0].name, checks[0].ok, checks[0].detail) == ("config", False, "config.toml: invalid TOML")

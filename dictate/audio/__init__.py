@@ -2,7 +2,7 @@
 (`vad`), and cutting into parts (`split`)."""
 
 from dictate.audio.recording import WHISPER_RATE, EncodedAudio, Recording, decode, encode, read_file, resample
-from dictate.audio.split import DICTATION_STEPS, PauseSplitter, split_at_pauses, split_for_upload
+from dictate.audio.split import DICTATION_STEPS, PauseSplitter, dictation_steps, split_at_pauses, split_for_upload
 from dictate.audio.vad import (
     FRAME_SECONDS,
     FrameGate,
@@ -26,6 +26,7 @@ __all__ = [
     "SpeechTracker",
     "VadGate",
     "decode",
+    "dictation_steps",
     "encode",
     "frame_levels",
     "has_speech",

@@ -43,6 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"[hotkey] cancel {cancel} is part of [hotkey] keys {keys}; choose another cancel key")
     engine = open_engine(cfg)
     output, why = choose_output(cfg.output)
+    engine.prepare()  # the local model is loaded once, now, and kept
     history = open_history(cfg)
     cues = Cues(cfg.feedback.sounds, cfg.feedback.notify, cfg.feedback.volume)
     # Pay the first-use costs now, not after the first release: PortAudio scans the devices when
@@ -64,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             how += f", {cancel} cancels" if cancel else ""
         else:
             how = "no hotkey; use `dictate ctl toggle`"
-        log.info("ready: %s; output: %s (%s)", how, output.name, why)
+        log.info("ready: %s; engine: %s; output: %s (%s)", how, engine.name, output.name, why)
         daemon.run()
     finally:
         if listener is not None:
@@ -100,6 +101,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
     if args.output != "file" and args.file:
         raise ConfigError(f"FILE is only used with --output file, not --output {args.output}")
     pipeline = Pipeline(cfg, open_engine(cfg), open_history(cfg), keep_claims=True)  # it retries its own
+    pipeline.engine.prepare()  # the local model is loaded once, now, and kept
     sink: notes.Sink
     output: Output | None = None
     if args.output == "file":

@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("devices", setup.cmd_devices)
 
+    p = command("model", setup.cmd_model)
+    p.add_argument("action", choices=("fetch", "path"), help="fetch: download it once; path: print where it lives")
+    p.add_argument("name", nargs="?", metavar="NAME", help="a model name or folder (default: [local] model)")
+
     p = command("config", setup.cmd_config)
     p.add_argument(
         "action",

@@ -82,3 +82,20 @@ def cmd_shell_init(args: argparse.Namespace) -> int:
     text = shellinit.snippet(args.shell, shellinit.dictate_command(sys.argv[0], sys.executable), args.key)
     sys.stdout.write(text)
     return ExitCode.OK
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """Fetch the local engine's Whisper model ([local] model) now, or show where it lives."""
+    from dictate.engines.local import fetch, locate
+
+    cfg = load_config(args)
+    name = args.name or cfg.local.model
+    if args.action == "path":
+        place = locate(name)
+        print(place.folder or place.cache)
+        if place.folder is None:
+            log.info("%s is not downloaded yet; `dictate model fetch` fetches it", name)
+        return ExitCode.OK
+    folder = fetch(name)
+    log.info("model %s is in %s", name, folder)
+    return ExitCode.OK

@@ -7,7 +7,7 @@ Modules, each with one job:
 - `secrets`: the API-key lookup, the key file's permissions, the plain-http policy
 - `render`: `config show` output and the commented example file
 
-Public names: Config, ApiConfig, AudioConfig, HotkeyConfig, OutputConfig, FeedbackConfig, HistoryConfig,
+Public names: Config, ApiConfig, LocalConfig, AudioConfig, HotkeyConfig, OutputConfig, FeedbackConfig, HistoryConfig,
 NotesConfig, SECTIONS, FORMATS, OUTPUT_METHODS, PASTE_KEYS, load, from_dict,
 config_path, data_dir, runtime_dir, APP, api_key, insecure_permissions_warning, check_endpoint, render,
 example.
@@ -29,6 +29,7 @@ from dictate.config.schema import (
     FeedbackConfig,
     HistoryConfig,
     HotkeyConfig,
+    LocalConfig,
     NotesConfig,
     OutputConfig,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "FeedbackConfig",
     "HistoryConfig",
     "HotkeyConfig",
+    "LocalConfig",
     "NotesConfig",
     "OutputConfig",
     "api_key",

@@ -68,6 +68,12 @@ def _check_base_url(value: str) -> None:
 
 @dataclass(frozen=True)
 class ApiConfig:
+    engine: str = _opt(
+        "auto",
+        "auto | http | local: auto uses the endpoint below when a key is found or base_url is changed, "
+        "else Whisper on this machine when it is installed (pip install 'dictate[local]')",
+        choices=("auto", "http", "local"),
+    )
     base_url: str = _opt(
         "https://api.openai.com/v1",
         "OpenAI-compatible endpoint; /audio/transcriptions is appended",
@@ -103,6 +109,29 @@ class ApiConfig:
     allow_insecure: bool = _opt(
         False, "allow plain http to a public address (loopback and private addresses are always allowed)"
     )
+    min_part_seconds: float = _opt(
+        0.0,
+        "shortest part sent while you speak; 0 = the provider's default (10 s for api.groq.com, which bills "
+        "every request as at least 10 s, else 3 s)",
+        minimum=0,
+        maximum=600,
+    )
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    model: str = _opt(
+        "base.en",
+        "faster-whisper model: a name (tiny, base, small, medium, large-v3, turbo; .en for English only), "
+        "downloaded once into the cache, or a folder holding one",
+    )
+    device: str = _opt(
+        "auto", "auto | cpu | cuda (falls back to the CPU when CUDA is not usable)", choices=("auto", "cpu", "cuda")
+    )
+    compute_type: str = _opt(
+        "auto", "auto (int8 on the CPU, float16 on CUDA) or a CTranslate2 type such as int8_float32 or float32"
+    )
+    threads: int = _opt(0, "CPU threads for the model; 0 = the library's default", minimum=0, maximum=256)
 
 
 @dataclass(frozen=True)
@@ -190,6 +219,7 @@ class NotesConfig:
 @dataclass(frozen=True)
 class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
+    local: LocalConfig = field(default_factory=LocalConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     hotkey: HotkeyConfig = field(default_factory=HotkeyConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -201,6 +231,7 @@ class Config:
 
 SECTIONS: dict[str, type] = {
     "api": ApiConfig,
+    "local": LocalConfig,
     "audio": AudioConfig,
     "hotkey": HotkeyConfig,
     "output": OutputConfig,

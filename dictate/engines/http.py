@@ -103,6 +103,9 @@ class HttpEngine:
     def close(self) -> None:
         self.session.close()
 
+    def prepare(self) -> None:
+        """Nothing to load: the connection opens with the first request, or warm()."""
+
     def warm(self) -> None:
         """Open the connection now (DNS, TCP, TLS) so the upload on release starts at once."""
         with contextlib.suppress(requests.RequestException):  # the real request reports any problem

