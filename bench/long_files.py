@@ -2,7 +2,7 @@
 
 Each file is made here: the silent one is a WAV header and a sparse file of zeros; the speech one
 repeats a few flite sentences with pauses of 0.5 to 8 s between them. `dictate transcribe` runs as a
-subprocess against the rig's server on 127.0.0.1 (canned answers); its peak RSS comes from wait4.
+subprocess against the rig's server on 127.0.0.1 (canned answers); tests/rig/memory.py reads its peak RSS.
 
     python -m bench.long_files [--hours 2] [--folder /tmp]
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from tests.rig.memory import run_measured
 from tests.rig.server import TranscriptionServer
 from tests.rig.sound import make_clip
 
@@ -67,18 +67,48 @@ def measure(path: Path, server: TranscriptionServer, home: Path) -> tuple[int, f
     config.write_text(f'[api]\nbase_url = "{server.base_url}"\n')
     env = {**os.environ, "HOME": str(home), "DICTATE_CONFIG": str(config)}
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dictate", "-v", "transcribe", str(path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    done, peak_mb = run_measured([sys.executable, "-m", "dictate", "-v", "transcribe", str(path)], env, timeout=3600)
+    lines = done.stderr.strip().splitlines() or [f"(stdout: {done.stdout[:60]!r})"]
+    return done.returncode, peak_mb, time.monotonic() - started, lines[-1]
+
+
+def run(hours: float, folder: Path | None) -> str:
+    rows = []
+    with tempfile.TemporaryDirectory(dir=folder) as tmp, TranscriptionServer(text="ok") as server:
+        where = Path(tmp)
+        seconds = hours * 3600
+        files = {
+            "silence": silent_wav(where / "silent.wav", seconds),
+            "speech with pauses": speech_wav(where / "speech.wav", seconds, where),
+        }
+        for name, path in files.items():
+            before = len(server.uploads)
+            code, rss, took, _last = measure(path, server, where)
+            uploads = server.uploads[before:]
+            longest = max((u.seconds or 0 for u in uploads), default=0)
+            sent = sum(len(u.file_bytes) for u in uploads) / 1e6
+            audio = sum(u.seconds or 0 for u in uploads)
+            rows.append(
+                f"| {name} | {hours:g} h | {code} | {rss:.0f} | {took:.1f} | {len(uploads)} | {audio:.0f} | "
+                f"{longest:.0f} | {sent:.0f} |"
+            )
+    return "\n".join(
+        [
+            "## Long files: memory of `dictate transcribe`",
+            "",
+            "Files are read, gated and sent in blocks: memory does not grow with the length of the file, only "
+            "with the part being sent (at most ten minutes of audio). A file without speech is not sent.",
+            "",
+            "| file | length | exit | peak RSS MB | seconds | uploads | audio sent, s | longest upload, s | MB sent |",
+            "| :-- | --: | --: | --: | --: | --: | --: | --: | --: |",
+            *rows,
+            "",
+            "Measured: peak resident memory of the `dictate transcribe` process (its own, not the launcher's) "
+            "against the rig's server on 127.0.0.1 answering at once; the silent file is a sparse WAV of zeros, "
+            "the speech file repeats flite sentences with pauses of 0.5 to 8 s (about 45% of it speech). "
+            "Command: `python -m bench.long_files`.",
+        ]
     )
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024, time.monotonic() - started, stderr.strip().splitlines()[-1]
 
 
 def main() -> None:
@@ -86,22 +116,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=2.0)
     parser.add_argument("--folder", type=Path, default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=args.folder) as tmp, TranscriptionServer(text="ok") as server:
-        folder = Path(tmp)
-        seconds = args.hours * 3600
-        files = {
-            "silent": silent_wav(folder / "silent.wav", seconds),
-            "speech": speech_wav(folder / "speech.wav", seconds, folder),
-        }
-        print(f"{'file':<8} {'hours':>5} {'exit':>4} {'peak RSS MB':>11} {'seconds':>8}  last line")
-        for name, path in files.items():
-            code, rss, took, last = measure(path, server, folder)
-            print(f"{name:<8} {args.hours:>5g} {code:>4} {rss:>11.0f} {took:>8.1f}  {last}")
-        uploads = server.uploads
-        if uploads:
-            longest = max(u.seconds or 0 for u in uploads)
-            sent = sum(len(u.file_bytes) for u in uploads) / 1e6
-            print(f"speech: {len(uploads)} uploads, the longest {longest:.0f} s, {sent:.0f} MB in all")
+    print(run(args.hours, args.folder))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Resampling long files in blocks: soxr's streaming resampler against a polyphase windowed-sinc filter
-written here, and the whole-signal FFT resampler `dictate.audio.resample` as the reference for tones.
+written here.
 
 For each conversion (48 and 44.1 kHz down to 16 kHz, 8 kHz up) it prints:
 - speed: seconds to resample one hour of audio, fed in blocks of 1 s;
@@ -69,8 +69,8 @@ def _soxr(src: int) -> Callable[[np.ndarray, bool], np.ndarray]:
     return lambda block, last: stream.resample_chunk(block, last=last)
 
 
-def _own(src: int) -> Callable[[np.ndarray, bool], np.ndarray]:
-    return Polyphase(src, DST).feed
+def _own(zero_crossings: int) -> Callable[[int], Callable[[np.ndarray, bool], np.ndarray]]:
+    return lambda src: Polyphase(src, DST, zero_crossings=zero_crossings).feed
 
 
 def blockwise(make: Callable[[int], Callable[[np.ndarray, bool], np.ndarray]], x: np.ndarray, src: int) -> np.ndarray:
@@ -85,26 +85,27 @@ def whole(make: Callable[[int], Callable[[np.ndarray, bool], np.ndarray]], x: np
 
 
 def tone_level(y: np.ndarray, freq: float, rate: int) -> float:
-    """The level of `freq` in y relative to full scale sine, in dB (from the middle, away from edges)."""
+    """The level of `freq` in y relative to a full-scale sine, in dB (from the middle, away from edges)."""
     mid = y[len(y) // 4 : 3 * len(y) // 4].astype(np.float64)
     t = np.arange(len(mid)) / rate
     c = np.abs(np.dot(mid, np.exp(-2j * np.pi * freq * t))) * 2 / len(mid)
     return 20 * math.log10(max(c, 1e-12))
 
 
-def main() -> None:
+def run() -> str:
+    import soxr
+
     rng = np.random.default_rng(1)
-    print(f"{'conversion':<16} {'resampler':<10} {'s per hour':>10} {'seams':>10} {'3 kHz dB':>9} {'alias dB':>9}")
+    resamplers = [("soxr HQ", _soxr), ("polyphase, 16 zero crossings", _own(16)), ("polyphase, 32", _own(32))]
+    rows = []
     for src in (48000, 44100, 8000):
         noise = rng.standard_normal(src * 60).astype(np.float32) * 0.1
         t = np.arange(src * 4) / src
-        near = min(src, DST) / 2
-        alias_freq = near * 1.05 if src > DST else None
-        for name, make in (("soxr", _soxr), ("polyphase", _own)):
+        alias_freq = min(src, DST) / 2 * 1.05 if src > DST else None
+        for name, make in resamplers:
             started = time.perf_counter()
-            blockwise(make, noise, src)
-            per_hour = (time.perf_counter() - started) * 60
             a = blockwise(make, noise, src)
+            per_hour = (time.perf_counter() - started) * 60
             b = whole(make, noise, src)
             n = min(len(a), len(b))
             seams = float(np.max(np.abs(a[:n] - b[:n])))
@@ -112,9 +113,29 @@ def main() -> None:
             alias = "-"
             if alias_freq is not None:
                 y = blockwise(make, np.sin(2 * np.pi * alias_freq * t).astype(np.float32), src)
-                alias = f"{tone_level(y, DST - alias_freq, DST):.1f}"
-            print(f"{src}->{DST:<10} {name:<10} {per_hour:>10.2f} {seams:>10.2g} {passband:>9.3f} {alias:>9}")
+                alias = f"{tone_level(y, DST - alias_freq, DST):.0f}"
+            rows.append(f"| {src} → {DST} | {name} | {per_hour:.1f} | {seams:.1g} | {passband:.3f} | {alias} |")
+    return "\n".join(
+        [
+            "## Resampling files in blocks: soxr vs a polyphase filter of our own",
+            "",
+            "`dictate transcribe` reads files in blocks and resamples each to 16 kHz as it comes. soxr's streaming "
+            "resampler (python-soxr, a 0.25 MB wheel, 2 to 3 ms to import after numpy) is used: against a "
+            "polyphase windowed-sinc filter written in numpy it is several times faster and lets far less "
+            "through above the new Nyquist frequency, and both give block-wise exactly what they give on the "
+            "whole signal.",
+            "",
+            "| conversion | resampler | seconds per audio hour | largest seam error | 3 kHz tone, dB | alias of a tone "
+            "5% above the new Nyquist, dB |",
+            "| :-- | :-- | --: | --: | --: | --: |",
+            *rows,
+            "",
+            f"Measured: white noise fed in blocks of {BLOCK_SECONDS:g} s; seam error is the largest difference "
+            "between the block-wise output and one call on the whole signal (full scale 1.0). soxr "
+            f"{soxr.__version__}. Command: `python -m bench.resampling`.",
+        ]
+    )
 
 
 if __name__ == "__main__":
-    main()
+    print(run())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import shutil
 import subprocess
@@ -180,13 +181,20 @@ class PyAVDecoder:
 
     def blocks(self) -> Iterator[np.ndarray]:
         av = self._av
+        pieces: list[np.ndarray] = []
+        held = 0
+        target = BLOCK_BYTES // 4  # codec frames are small (1024 samples for aac): gather them into blocks
         try:
-            for frame in self._container.decode(self._stream):
+            for frame in itertools.chain(self._container.decode(self._stream), [None]):  # None: flush
                 for out in self._resampler.resample(frame):
-                    yield out.to_ndarray().reshape(-1).astype(np.int16, copy=False)
-            for out in self._resampler.resample(None):
-                yield out.to_ndarray().reshape(-1).astype(np.int16, copy=False)
+                    pieces.append(out.to_ndarray().reshape(-1).astype(np.int16, copy=False))
+                    held += len(pieces[-1])
+                if held >= target or (frame is None and pieces):
+                    yield np.concatenate(pieces)
+                    pieces, held = [], 0
         except (av.FFmpegError, ValueError) as exc:
+            if pieces:
+                yield np.concatenate(pieces)
             raise DecodeError(_ffmpeg_reason(exc)) from None
 
     def close(self) -> None:

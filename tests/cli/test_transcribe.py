@@ -11,7 +11,6 @@ import resource
 import shutil
 import struct
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import soundfile as sf
 
 from tests.conftest import write_config
 from tests.rig import proc
+from tests.rig.memory import run_measured
 from tests.rig.server import TranscriptionServer
 
 PHRASE = "the quick brown fox jumps over the lazy dog"
@@ -38,43 +38,22 @@ class Run:
     peak_mb: float  # the process's peak resident memory
 
 
-# The peak RSS of a process includes what it had before exec, so a child forked from pytest would
-# report pytest's own size. A small launcher forks the command instead and reports its peak.
-LAUNCHER = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-_, status, usage = os.wait4(pid, 0)
-sys.stderr.write(f"peak-rss-kb {usage.ru_maxrss}\\n")
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
 def transcribe(
     *files: str | Path, env: dict[str, str], timeout: float = 120, prefix: tuple[str, ...] = (), as_limit: int = 0
 ) -> Run:
     """Run `dictate transcribe FILES` with its peak RSS measured (as_limit: an address-space limit)."""
 
     def limit() -> None:
-        if as_limit:
-            resource.setrlimit(resource.RLIMIT_AS, (as_limit, as_limit))
+        resource.setrlimit(resource.RLIMIT_AS, (as_limit, as_limit))
 
-    command = [sys.executable, "-c", LAUNCHER, *prefix, *proc.dictate_cmd("transcribe", *map(str, files))]
+    command = [*prefix, *proc.dictate_cmd("transcribe", *map(str, files))]
     try:
-        done = subprocess.run(
-            command,
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=proc.ROOT,
-            timeout=timeout,
-            preexec_fn=limit if as_limit else None,
+        done, peak_mb = run_measured(
+            command, env, timeout=timeout, cwd=proc.ROOT, preexec_fn=limit if as_limit else None
         )
     except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"transcribe did not end within {timeout} s; stderr:\n{exc.stderr}") from None
-    stderr, _, peak = done.stderr.rpartition("peak-rss-kb ")
-    return Run(done.returncode, done.stdout, stderr, int(peak) / 1024)
+        raise AssertionError(f"transcribe did not end within {timeout} s; stderr:\n{exc.stderr!r}") from None
+    return Run(done.returncode, done.stdout, done.stderr, peak_mb)
 
 
 def error_lines(run: Run) -> list[str]:
