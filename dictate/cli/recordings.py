@@ -86,15 +86,15 @@ def _transcribe_file(path: str, engine: Engine, cfg: Config) -> tuple[str, Dicta
                 break
             send(trimmer.feed(block))
         seconds = trimmer.seconds_read
+        if damage is not None and not trimmer.has_speech:
+            raise damage
+        if seconds < cfg.audio.min_seconds:  # nothing was sent yet: a part is minutes long
+            raise DictateError(
+                f"{path}: too short ({seconds:.2f} s of audio, under [audio] min_seconds "
+                f"{cfg.audio.min_seconds:g}); nothing sent",
+                ExitCode.FAILURE,
+            )
         if not trimmer.has_speech:
-            if damage is not None:
-                raise damage
-            if seconds < cfg.audio.min_seconds:
-                raise DictateError(
-                    f"{path}: too short ({seconds:.2f} s of audio, under [audio] min_seconds "
-                    f"{cfg.audio.min_seconds:g}); nothing sent",
-                    ExitCode.FAILURE,
-                )
             raise DictateError(f"no speech heard in {path} ({seconds:.1f} s of audio); nothing sent", ExitCode.FAILURE)
         send(trimmer.finish())
         log.debug(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import sys
 import tempfile
 import threading
@@ -78,6 +79,13 @@ def test_files_that_are_not_there_or_not_files(tmp_path: Path) -> None:
     text = tmp_path / "notes.wav"
     text.write_text("this is not audio\n" * 20)
     fails(text, "not an audio file that can be read", ExitCode.USAGE)
+
+
+def test_a_socket_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "a.sock"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        fails(path, "cannot be opened (No such device or address)", ExitCode.USAGE)
 
 
 def test_a_fifo_with_no_writer_waits_a_bounded_time(fifo: Path) -> None:

@@ -237,6 +237,19 @@ def test_a_fifo_is_read_to_its_end(
     assert HEARD in run.stdout
 
 
+def test_a_pipe_on_stdin_is_read(user_env: dict[str, str], recognizer: TranscriptionServer, clip: Clip) -> None:
+    done = subprocess.run(
+        proc.dictate_cmd("transcribe", "/dev/stdin"),
+        input=clip(PHRASE).read_bytes(),  # as in `ffmpeg ... | dictate transcribe /dev/stdin`
+        env=user_env,
+        capture_output=True,
+        cwd=proc.ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert HEARD in done.stdout.decode()
+
+
 # ---- case 7: going on past a bad file -------------------------------------------------------------
 
 
