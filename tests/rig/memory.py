@@ -7,6 +7,8 @@ and reports the command's own peak.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -34,15 +36,22 @@ def run_measured(
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     """Run `command` to its end; return it (stderr without the measurement) and its peak RSS in MB.
     Raise subprocess.TimeoutExpired after `timeout` seconds."""
-    done = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, "-c", _LAUNCHER, *command],
         env=dict(env),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=cwd,
-        timeout=timeout,
         preexec_fn=preexec_fn,
+        start_new_session=True,  # so a command that hangs is ended with its launcher
     )
-    stderr, _, peak = done.stderr.rpartition(_MARK)
-    done.stderr = stderr
-    return done, int(peak) / 1024
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    stderr, _, peak = stderr.rpartition(_MARK)
+    done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return done, int(peak) / 1024 if peak else 0.0
