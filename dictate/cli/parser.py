@@ -91,7 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = command("transcribe", recordings.cmd_transcribe)
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, flac, ogg, mp3, ...)")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="audio files: wav, flac, ogg, opus, mp3; m4a, aac, webm and more with PyAV or ffmpeg",
+    )
 
     command("devices", setup.cmd_devices)
 

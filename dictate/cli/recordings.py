@@ -4,39 +4,113 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from dictate.cli.dictating import load_config
-from dictate.errors import DictateError, ExitCode
+from dictate.errors import DictateError, ExitCode, describe
 
 if TYPE_CHECKING:
+    from dictate.config import Config
+    from dictate.engines import Engine
     from dictate.store import Entry
 
 log = logging.getLogger("dictate")
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    """Transcribe audio files; print one line of text per file."""
-    from dictate import audio
-    from dictate.dictation import Pipeline, TranscriptionFailed
+    """Transcribe audio files; print one line of text per file, in order.
+
+    A bad file is named on stderr (its line is empty when there are several files) and the others go
+    on; the exit is then 1, or 2 when every file was unusable (missing, not audio)."""
     from dictate.engines import open_engine
 
     cfg = load_config(args)
-    recordings = [audio.read_file(path) for path in args.files]  # every file is checked before any upload
-    pipeline = Pipeline(cfg, open_engine(cfg), history=None)  # the files themselves are kept
-    failed = 0
-    for path, recording in zip(args.files, recordings, strict=True):
-        try:
-            result = pipeline.send(recording, source="transcribe", had_speech=audio.has_speech(recording))
-        except TranscriptionFailed as exc:
-            if len(args.files) == 1:
-                raise
-            log.error("%s: %s", path, exc.message)
-            failed += 1
-            print(flush=True)  # keep one line per file
-            continue
-        print(result.text, flush=True)
-    return ExitCode.FAILURE if failed else ExitCode.OK
+    engine = open_engine(cfg)
+    several = len(args.files) > 1
+    failures: list[int] = []
+    try:
+        for path in args.files:
+            try:
+                text, damage = _transcribe_file(path, engine, cfg)
+            except DictateError as exc:
+                log.error("%s", describe(exc))
+                failures.append(exc.exit_code)
+                if several:
+                    print(flush=True)  # keep one line per file
+                continue
+            if damage is not None:  # the text of what could be read, and what went wrong after it
+                log.error("%s", describe(damage))
+                failures.append(damage.exit_code)
+            print(text, flush=True)
+    finally:
+        engine.close()
+    if not failures:
+        return ExitCode.OK
+    if len(failures) == len(args.files) and all(code == ExitCode.USAGE for code in failures):
+        return ExitCode.USAGE
+    return ExitCode.FAILURE
+
+
+def _transcribe_file(path: str, engine: Engine, cfg: Config) -> tuple[str, DictateError | None]:
+    """The text of one file, read in blocks, its silences left out, sent in parts (each prompted with the
+    text before it); and the error that cut it short when the file is damaged part way."""
+    from dictate import audio
+    from dictate.engines import TranscriptionError
+    from dictate.text import join, process
+
+    started = time.monotonic()
+    texts: list[str] = []
+    damage: DictateError | None = None
+    with audio.open_input(path) as source:
+        trimmer = audio.SpeechTrimmer(source.rate)
+        parts = 0
+
+        def send(ready: list[audio.Recording]) -> None:
+            nonlocal parts
+            for part in ready:
+                try:
+                    texts.append(engine.transcribe(part, join(texts)).speech_text)
+                except TranscriptionError as exc:
+                    raise DictateError(f"{path}: {exc.message}", ExitCode.FAILURE) from None
+                parts += 1
+
+        blocks = source.blocks()
+        while True:
+            try:
+                block = next(blocks)
+            except StopIteration:
+                break
+            except DictateError as exc:  # damaged part way: what came before is still transcribed
+                damage = exc
+                break
+            send(trimmer.feed(block))
+        seconds = trimmer.seconds_read
+        if damage is not None and not trimmer.has_speech:
+            raise damage
+        if seconds < cfg.audio.min_seconds:  # nothing was sent yet: a part is minutes long
+            raise DictateError(
+                f"{path}: too short ({seconds:.2f} s of audio, under [audio] min_seconds "
+                f"{cfg.audio.min_seconds:g}); nothing sent",
+                ExitCode.FAILURE,
+            )
+        if not trimmer.has_speech:
+            raise DictateError(f"no speech heard in {path} ({seconds:.1f} s of audio); nothing sent", ExitCode.FAILURE)
+        send(trimmer.finish())
+        log.debug(
+            "%s: %s; %.1f s of audio, %.1f s of speech, %.1f s sent in %d part(s) in %.0f ms",
+            path,
+            source.description,
+            seconds,
+            trimmer.speech_seconds,
+            trimmer.samples_kept / trimmer.rate,
+            parts,
+            (time.monotonic() - started) * 1000,
+        )
+    text = process(join(texts), had_speech=True, allow_newlines=cfg.output.allow_newlines)
+    if not text and damage is None:
+        raise DictateError(f"{path}: the server heard no words", ExitCode.FAILURE)
+    return text, damage
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
