@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from dictate.errors import DictateError
+from dictate.errors import DictateError, redact
 
 if TYPE_CHECKING:
     from dictate.audio import Recording
@@ -52,7 +52,10 @@ class Transcript:
 
 
 class TranscriptionError(DictateError):
-    """The transcription failed; `retryable` says whether trying again may help."""
+    """The transcription failed; `retryable` says whether trying again may help.
+
+    The message is redacted here, once, so no path (the history's error column, a log line, a
+    notification) can carry a key a server echoed."""
 
     def __init__(
         self,
@@ -63,7 +66,7 @@ class TranscriptionError(DictateError):
         retryable: bool = False,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))
         self.kind = kind
         self.status = status
         self.retryable = retryable
