@@ -224,6 +224,8 @@ class HttpEngine:
         except NotATranscript as exc:
             raise self._not_a_transcript(answer, exc) from None
         server_ms = answer.headers.get("openai-processing-ms")
+        if segments is not None:  # the typed text is made of the segments when there are some
+            segments = tuple(replace(s, text=redact(s.text, shapes=False)) for s in segments)
         return Transcript(
             text=redact(text, shapes=False),  # a server that echoes the key must not get it typed
             segments=segments,

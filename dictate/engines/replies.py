@@ -37,10 +37,21 @@ class NotATranscript(TranscriptionError):
         self.server_error = server_error
 
 
+PRE_CUT = 65536  # no more of an answer than this is cleaned: a hostile one may be megabytes
+_TRAILING_TOKEN = re.compile(r"[A-Za-z0-9_\-]+$")
+
+
+def safe_line(text: str) -> str:
+    """`text` on one safe line with every secret masked, whatever its length: a long text is cut
+    first, and the word at that cut dropped, as it may be the start of a key too short to recognise."""
+    if len(text) <= PRE_CUT:
+        return redact(sanitize(text))
+    return _TRAILING_TOKEN.sub("", redact(sanitize(text[:PRE_CUT])))
+
+
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """`text` on one safe line, secrets masked, then cut to `limit` characters."""
-    text = redact(sanitize(text))
-    return text[:limit] + "…" if len(text) > limit else text
+    return _cut(safe_line(text), limit)
 
 
 def _mime(content_type: str) -> str:
@@ -83,7 +94,7 @@ def parse_response(
     if looks_json:
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             data = _NOT_JSON
         if data is not _NOT_JSON:
             return _from_json(data)
@@ -110,16 +121,16 @@ def _from_json(data: Any) -> tuple[str, tuple[Segment, ...] | None]:
             return data["text"], segments
         message = _message_of({k: v for k, v in data.items() if k in _MESSAGE_KEYS})
         if message:
-            message = _cut(redact(sanitize(message)), MESSAGE_CHARS)
+            message = _cut(safe_line(message), MESSAGE_CHARS)
             return _refuse(f"an error: {message}", server_error=message)
         keys = ", ".join(excerpt(str(k), 30) for k in list(data)[:6])
         return _refuse(f"a JSON object without a text field (keys: {keys or 'none'})")
     if isinstance(data, bool):
         return _refuse(f"JSON {'true' if data else 'false'}")
     if isinstance(data, int | float):
-        return _refuse(f"a JSON number ({excerpt(json.dumps(data), 40)})")
+        return _refuse(f"a JSON number ({excerpt(_dumps(data), 40)})")
     if isinstance(data, list):
-        return _refuse(f"a JSON list: {excerpt(json.dumps(data, ensure_ascii=False))}")
+        return _refuse(f"a JSON list: {excerpt(_dumps(data))}")
     return _refuse("JSON null")
 
 
@@ -197,19 +208,26 @@ def parse_error(content_type: str, body: bytes) -> tuple[str, str]:
     message, code = "", ""
     try:
         data = json.loads(text) if text[:1] in ("{", "[", '"') else None
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict | list | str):
         message = _message_of(data)
         code = _code_of(data)
         if not message and isinstance(data, dict):
-            message = json.dumps(data, ensure_ascii=False)
+            message = _dumps(data)
     elif text.startswith("<"):
         title = re.search(r"<title[^>]*>(.*?)</title>", text[:65536], re.I | re.S)
         message = title.group(1) if title else ""
     else:
         message = text
-    return _cut(redact(sanitize(message)), MESSAGE_CHARS), excerpt(code, 60)
+    return _cut(safe_line(message), MESSAGE_CHARS), excerpt(code, 60)
+
+
+def _dumps(data: Any) -> str:
+    try:
+        return json.dumps(data, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return "(nested too deep to show)"
 
 
 def _cut(text: str, limit: int) -> str:

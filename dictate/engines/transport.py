@@ -210,6 +210,7 @@ class Transport:
         """Send a request and read its whole answer within `seconds`; raise TranscriptionError for no
         answer in time (kind "timeout"), a network failure, or an answer over MAX_RESPONSE_BYTES."""
         host = display_host(url)
+        seconds = max(seconds, 0.1)  # a budget spent to the last moment still gets a (short) try
         attempt = _Attempt()
         watchdog = threading.Timer(seconds, attempt.expire)
         watchdog.daemon = True
@@ -243,11 +244,11 @@ class Transport:
                 answer = Answer(response.status_code, response.headers, b"".join(chunks), time.monotonic() - started)
         except TranscriptionError:
             if attempt.finish():
-                raise self._too_slow(host, seconds, received, started) from None
+                raise self._too_slow(host, received, started) from None
             raise
         except Exception as exc:
             if attempt.finish():  # the watchdog ended it: whatever broke, that is why
-                raise self._too_slow(host, seconds, received, started) from None
+                raise self._too_slow(host, received, started) from None
             if isinstance(exc, requests.RequestException):
                 raise network_error(exc, url, read_timeout) from None
             raise
@@ -255,10 +256,10 @@ class Transport:
             watchdog.cancel()
             _current.attempt = None
         if attempt.finish():
-            raise self._too_slow(host, seconds, received, started)
+            raise self._too_slow(host, received, started)
         return answer
 
-    def _too_slow(self, host: str, seconds: float, received: int | None, started: float) -> TranscriptionError:
+    def _too_slow(self, host: str, received: int | None, started: float) -> TranscriptionError:
         with self._lock:  # nothing of the stalled connection is reused
             old, self._session = self._session, self._new_session()
         with contextlib.suppress(Exception):

@@ -13,7 +13,7 @@ from dictate.audio import Recording, encode
 from dictate.config import ApiConfig
 from dictate.engines import TranscriptionError
 from dictate.engines.http import NO_RETRY, HttpEngine, RetryPolicy, build_request
-from tests.rig.server import Reply, TranscriptionServer
+from tests.rig.server import Reply, TranscriptionServer, sent_key
 
 KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
 
@@ -376,3 +376,16 @@ def test_a_server_that_never_answers_is_given_up(server: TranscriptionServer) ->
     with pytest.raises(TranscriptionError) as info:
         client(server, timeout=1).transcribe(audio())
     assert info.value.kind == "timeout" and "127.0.0.1" in info.value.message
+
+
+def test_a_key_echoed_in_verbose_json_segments_is_not_typed(server: TranscriptionServer) -> None:
+    server.queue(
+        Reply(
+            render=lambda r: {
+                "text": f"say {sent_key(r)}",
+                "segments": [{"text": f"say {sent_key(r)}", "no_speech_prob": 0.0, "avg_logprob": -0.1}],
+            }
+        )
+    )
+    transcript = client(server, response_format="verbose_json").transcribe(audio())
+    assert transcript.speech_text == "say ***" and transcript.text == "say ***"

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from dictate.engines import TranscriptionError
 from dictate.engines.replies import (
+    PRE_CUT,
     NotATranscript,
     is_format_refusal,
     parse_error,
@@ -219,3 +220,23 @@ def test_parse_error_gives_one_safe_line(ctype: str, body: bytes) -> None:
         assert isinstance(part, str)
         assert not any(ch in part for ch in "\n\r\x1b\x9b\u202e")
     assert len(message) <= 301
+
+
+@pytest.mark.parametrize("depth", [10, 990, 5000, 200_000])
+def test_json_nested_deeper_than_the_parser_goes_is_refused_like_any_other(depth: int) -> None:
+    for body in ("[" * depth + "]" * depth, '{"error":' * depth + "1" + "}" * depth):
+        with pytest.raises(NotATranscript):
+            parse_response("application/json", body.encode())
+        message, _ = parse_error("application/json", body.encode())
+        assert len(message) <= 301
+
+
+def test_a_huge_answer_is_cut_before_it_is_cleaned_and_no_key_start_survives_the_cut() -> None:
+    add_secret(KEY)
+    for pad in range(PRE_CUT - 12, PRE_CUT + 1):
+        body = (" " * pad + KEY + " " + "x" * 1_000_000).encode()
+        message, _ = parse_error("text/plain", body)
+        assert KEY[:6] not in message
+        with pytest.raises(NotATranscript) as info:
+            parse_response("text/plain", body)
+        assert KEY[:6] not in info.value.what
