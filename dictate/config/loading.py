@@ -72,7 +72,8 @@ def _build_section(section: str, cls: type, values: Mapping[str, Any], where: st
         try:
             kwargs[key] = _validate(value, f)
         except ValueError as exc:
-            raise ConfigError(f"{where}[{section}] {key} = {toml_value(value)}: {exc}") from None
+            shown = f.metadata["show"](value) if f.metadata["show"] else toml_value(value)
+            raise ConfigError(f"{where}[{section}] {key} = {shown}: {exc}") from None
     return cls(**kwargs)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dictate.errors import ConfigError
 from dictate.hotkey import ACCEPTED_HELP, parse_hotkey
@@ -31,8 +31,11 @@ def _opt(
     minimum: float | None = None,
     maximum: float | None = None,
     check: Callable[[Any], None] | None = None,
+    show: Callable[[Any], str] | None = None,
 ) -> Any:
-    meta = {"help": help, "choices": choices, "min": minimum, "max": maximum, "check": check}
+    """A setting: its default, help, accepted values, and `show`, how a given value may appear in a
+    message (a secret never does)."""
+    meta = {"help": help, "choices": choices, "min": minimum, "max": maximum, "check": check, "show": show}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -60,10 +63,53 @@ def _check_language(value: str) -> None:
         raise ValueError("expected an ISO-639-1 code such as 'en' or 'de', or empty to detect")
 
 
+def display_url(url: str) -> str:
+    """`url` fit to show: without a user name or password."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+
+
 def _check_base_url(value: str) -> None:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http(s) URL such as 'https://api.openai.com/v1'")
+    if "@" in parts.netloc:
+        raise ValueError("a URL with a user name or password is refused: remove it and give the key in DICTATE_API_KEY")
+    if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
+        raise ValueError("expected a URL without ?query or #fragment (/audio/transcriptions is appended to it)")
+
+
+def _show_url(value: Any) -> str:
+    return toml_value(display_url(value)) if isinstance(value, str) else toml_value(value)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _looks_like_key(value: str) -> bool:
+    from dictate.errors import redact
+
+    return redact(value) != value
+
+
+def _check_env_name(value: str) -> None:
+    if value and (not _ENV_NAME.fullmatch(value) or _looks_like_key(value)):
+        raise ValueError(
+            "expected the name of an environment variable, such as OPENAI_API_KEY (a key itself goes in "
+            "that variable, or in DICTATE_API_KEY)"
+        )
+
+
+def _show_env_name(value: Any) -> str:
+    if isinstance(value, str) and _ENV_NAME.fullmatch(value) and not _looks_like_key(value):
+        return toml_value(value)
+    return "(hidden)"
 
 
 @dataclass(frozen=True)
@@ -76,21 +122,35 @@ class ApiConfig:
     )
     base_url: str = _opt(
         "https://api.openai.com/v1",
-        "OpenAI-compatible endpoint; /audio/transcriptions is appended",
+        "OpenAI-compatible endpoint; /audio/transcriptions is appended (no user:password@ in it)",
         check=_check_base_url,
+        show=_show_url,
     )
     model: str = _opt("whisper-1", "transcription model, e.g. whisper-1, whisper-large-v3-turbo (Groq)")
     api_key_env: str = _opt(
-        "OPENAI_API_KEY", "name of the environment variable holding the key (DICTATE_API_KEY wins over it)"
+        "OPENAI_API_KEY",
+        "name of the environment variable holding the key (DICTATE_API_KEY wins over it)",
+        check=_check_env_name,
+        show=_show_env_name,
     )
-    api_key: str = _opt("", "the key itself; prefer the environment, and keep this file private (chmod 600)")
+    api_key: str = _opt(
+        "",
+        "the key itself; prefer the environment, and keep this file private (chmod 600)",
+        show=lambda _value: "(hidden)",
+    )
     language: str = _opt("", "ISO-639-1 code such as 'en'; empty lets the model detect", check=_check_language)
     prompt: str = _opt("", "vocabulary or style hint (the model keeps only its last 224 tokens)")
     temperature: float = _opt(0.0, "sampling temperature, 0 to 1; sent only when not 0", minimum=0, maximum=1)
     response_format: str = _opt(
         "", "empty for the server default, or json | text | verbose_json", choices=("", "json", "text", "verbose_json")
     )
-    timeout: float = _opt(60.0, "seconds to wait for the server's answer", minimum=1, maximum=3600)
+    timeout: float = _opt(
+        60.0,
+        "seconds the server may take to answer; an attempt ends by this plus its upload at 20 kB/s, "
+        "whatever the server does",
+        minimum=1,
+        maximum=3600,
+    )
     format: str = _opt(
         "flac",
         "upload encoding: flac (lossless, half of wav) | wav | ogg (Opus: a tenth of wav, lossy, slow to encode)",
@@ -105,9 +165,16 @@ class ApiConfig:
         minimum=0,
         maximum=20,
     )
-    retry_seconds: float = _opt(45.0, "longest time spent retrying one upload", minimum=0, maximum=3600)
+    retry_seconds: float = _opt(
+        45.0,
+        "longest time spent retrying one upload after its first attempt (pauses and attempts included)",
+        minimum=0,
+        maximum=3600,
+    )
     allow_insecure: bool = _opt(
-        False, "allow plain http to a public address (loopback and private addresses are always allowed)"
+        False,
+        "allow plain http to a public address (loopback and private addresses and local names always are), "
+        "which sends the key and the audio in clear",
     )
     min_part_seconds: float = _opt(
         0.0,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from dictate.errors import ConfigError, DictateError
+from dictate.errors import ConfigError, DictateError, redact
 
 if TYPE_CHECKING:
     from dictate.audio import Recording
@@ -57,7 +57,10 @@ class Transcript:
 
 
 class TranscriptionError(DictateError):
-    """The transcription failed; `retryable` says whether trying again may help."""
+    """The transcription failed; `retryable` says whether trying again may help.
+
+    The message is redacted here, once, so no path (the history's error column, a log line, a
+    notification) can carry a key a server echoed."""
 
     def __init__(
         self,
@@ -68,7 +71,7 @@ class TranscriptionError(DictateError):
         retryable: bool = False,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))
         self.kind = kind
         self.status = status
         self.retryable = retryable
