@@ -41,6 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cancel = hotkey.parse_hotkey(cfg.hotkey.cancel) if cfg.hotkey.cancel else None
     if cancel is not None and cancel.keys <= keys.keys:
         raise ConfigError(f"[hotkey] cancel {cancel} is part of [hotkey] keys {keys}; choose another cancel key")
+    socket_path = control.socket_path(create=True)  # a private runtime folder, or a refusal before anything
     engine = open_engine(cfg)
     output, why = choose_output(cfg.output)
     history = open_history(cfg)
@@ -55,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_hotkey:
         listener = HotkeyListener(hotkey.HotkeyState(keys, cfg.hotkey.mode, cancel), daemon.post)
         daemon.modifiers_down = listener.modifiers_down
-    server = control.ControlServer(control.socket_path(), daemon.command)
+    server = control.ControlServer(socket_path, daemon.command)
     server.start()
     try:
         if listener is not None:
@@ -113,7 +114,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
         deliver = output.deliver
         sink, where = notes.LineSink(lambda text: deliver(text + " ")), f"the cursor ({output.name}: {why})"
     taker = notes.NoteTaker(cfg, pipeline, sink)
-    server = control.ControlServer(control.socket_path(notes=True), taker.command)
+    server = control.ControlServer(control.socket_path(notes=True, create=True), taker.command)
     server.start()
     listener = None
     how = "`dictate ctl pause`"
