@@ -169,8 +169,7 @@ def send(command: str, path: Path | None = None, timeout: float = 5) -> dict[str
     problem = socket_problem(path)
     if problem:
         raise DictateError(
-            f"refusing the control socket {path}: it {problem}; nothing was sent: "
-            "remove it and start the daemon again"
+            f"refusing the control socket {path}: it {problem}; nothing was sent: remove it and start the daemon again"
         )
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
