@@ -43,7 +43,7 @@ def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 
 def runtime_dir(environ: Mapping[str, str] = os.environ, *, create: bool = False) -> Path:
-    """Where the control socket lives, checked to be private (`check_private_dir`) each time it is asked for.
+    """Where the control socket lives, checked to be private (`private_dir_problem`) each time it is asked for.
 
     1. $XDG_RUNTIME_DIR, when it is an absolute path (the XDG spec says it is the user's own, mode 0700:
        that is checked, not trusted)

@@ -222,3 +222,28 @@ def test_a_shell_binding_with_nobody_speaking_leaves_the_line_alone(
         lines = terminal.wait_for_line(f"{PROMPT}echo aZb")
         assert prompt_lines(lines) == [f"{PROMPT}echo aZb"], lines
         assert server.uploads == []
+
+
+def test_ctrl_c_while_once_waits_for_a_hanging_server_leaves_at_once_and_keeps_it(
+    home: Path, mic_env: dict[str, str], vmic: VirtualMic, clip: Callable[[str], Path]
+) -> None:
+    with TranscriptionServer(text=TEXT) as server:
+        write_config(
+            home,
+            f'[api]\nbase_url = "{server.base_url}"\ntimeout = 900\nmax_retries = 0\n[audio]\nsilence_seconds = 0.8\n',
+        )
+        server.queue(HANG)
+        once = proc.Running(["once"], mic_env)
+        try:
+            once.wait_for_stderr("recording")
+            vmic.play(clip(PHRASE))
+            once.wait_for_stderr("transcribing")
+            server.wait_for_uploads(1)
+            once.proc.send_signal(signal.SIGINT)
+            code, out, err = once.finish(timeout=15)  # the interpreter's exit does not join the upload
+        finally:
+            once.kill()
+        assert code == 130 and out == ""
+        assert "interrupted; the recording is saved: `dictate retry 1`" in err
+        retry = proc.run(["retry", "1"], mic_env)
+        assert retry.returncode == 0 and retry.stdout == f"{TEXT}\n", retry.stderr
