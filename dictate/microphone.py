@@ -12,8 +12,9 @@ import contextlib
 import logging
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -41,19 +42,28 @@ def no_default(devices: list[InputDevice]) -> DeviceError:
 
 
 def device_failed(name: str, exc: BaseException) -> DeviceError:
-    """PortAudio refused to record from `name`, with its reason (without its error code)."""
-    reason = str(exc).split(" [PaErrorCode", 1)[0].strip() or type(exc).__name__
-    return DeviceError(f"cannot record from {name} ({reason})", CHOOSE)
+    """PortAudio refused to record from `name`, with its reason."""
+    return DeviceError(f"cannot record from {name} ({_reason(exc)})", CHOOSE)
+
+
+def listing_failed(exc: BaseException) -> DeviceError:
+    """PortAudio could not list the devices, with its reason."""
+    return DeviceError(f"cannot list the audio devices ({_reason(exc)})", CONNECT)
+
+
+def _reason(exc: BaseException) -> str:
+    """PortAudio's words, without its error code."""
+    return str(exc).split(" [PaErrorCode", 1)[0].strip() or type(exc).__name__
 
 
 @contextlib.contextmanager
-def _portaudio(name: str) -> Iterator[Any]:
-    """The sounddevice module, with any PortAudio error inside the block turned into `device_failed`."""
+def _portaudio(failed: Callable[[BaseException], DeviceError]) -> Iterator[Any]:
+    """The sounddevice module, with any PortAudio error inside the block turned into `failed(error)`."""
     sd = sounddevice()
     try:
         yield sd
     except sd.PortAudioError as exc:
-        raise device_failed(name, exc) from None
+        raise failed(exc) from None
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,7 @@ class InputDevice:
 
 def input_devices() -> list[InputDevice]:
     """Every device that can record, with the system default marked."""
-    with _portaudio("any device") as sd:
+    with _portaudio(listing_failed) as sd:
         default = sd.default.device[0]
         devices = sd.query_devices()
         hostapis = sd.query_hostapis()
@@ -126,7 +136,7 @@ def check_microphone(spec: str) -> str:
 
 def _find(spec: str) -> tuple[int | None, str]:
     device = resolve_device(spec)
-    with _portaudio(spec or "the default microphone") as sd:
+    with _portaudio(partial(device_failed, spec or "the default microphone")) as sd:
         try:
             info = sd.query_devices(device, "input")
         except (sd.PortAudioError, ValueError):
@@ -157,7 +167,7 @@ class Recorder:
 
     def open(self) -> Recorder:
         device, self.name = _find(self.device_spec)
-        with _portaudio(self.name) as sd:
+        with _portaudio(partial(device_failed, self.name)) as sd:
             try:
                 sd.check_input_settings(device=device, channels=1, dtype="int16", samplerate=self.rate)
             except sd.PortAudioError:
