@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -35,6 +35,7 @@ MODIFIER_WAIT = 1.0  # longest wait for the hotkey's modifiers to be released be
 WARM_AFTER = 20.0  # re-open the connection on key press when it has been idle this long
 NEVER = float("inf")
 RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds between background retries while the endpoint fails
+ANSWER_WAITERS = 8  # threads waiting for dictations' answers (threads are made as needed, then kept)
 RETRY_ATTEMPTS, RETRY_AGE = 8, 24 * 3600.0  # give up (leave it to `dictate retry`) after these
 
 
@@ -61,14 +62,14 @@ class Work:
     cancelled: bool = False
     stream: bool = False
     deliver: bool = True  # False while the daemon is stopping: print instead of typing
-    finishing: Future[Result] = field(default_factory=Future)  # the tail's Dictation.finish
+    finishing: Future[Result] = field(default_factory=Future)  # the tail's Dictation.result, once handed over
 
 
 GONE: Any = object()  # what _open.pop() gives for a dictation someone else settled
 
 
 def _outcome(work: Work | None) -> Result | BaseException | None:
-    """What the tail's finish() came to, or None while it is still in flight (or not handed over)."""
+    """What the tail's hand_over() and result() came to; None while in flight (or not handed over)."""
     if work is None or not work.finishing.done():
         return None
     return work.finishing.exception() or work.finishing.result()
@@ -99,6 +100,7 @@ class Daemon(Loop):
         self.microphone = microphone
         self.intake: Worker[Work] = Worker("dictate-intake", self._take_in, signs.error)
         self.delivery: Worker[Work] = Worker("dictate-delivery", self._deliver, signs.error)
+        self._answers = ThreadPoolExecutor(max_workers=ANSWER_WAITERS, thread_name_prefix="dictate-answers")
         # Dictations started and not yet delivered, dropped or left behind; whoever pops one from
         # here (the delivery, a cancellation, or the exit) is the one that settles it.
         self._open: dict[Dictation, Work | None] = {}
@@ -244,18 +246,22 @@ class Daemon(Loop):
             if upload is not None and self.config.output.stream:
                 upload.add_done_callback(lambda _done: self.delivery.put(Work(dictation, stream=True)))
         elif work.tail is not None:
-            # finish() starts the tail's upload, spools it, then waits for every answer: that wait
-            # is on a thread of its own, so the next dictation is taken in (and spooled) meanwhile.
-            tail = work.tail
-            threading.Thread(
-                target=self._finish_tail, args=(dictation, tail, work.finishing), name="dictate-finish", daemon=True
-            ).start()
+            # The tail's upload starts, then it is spooled, here; the wait for the answers is on a
+            # thread of the pool, so the next dictation is taken in (and spooled) meanwhile. When
+            # every one of them waits on a hanging server, the next answers wait their turn, but
+            # nothing waits to be spooled.
+            try:
+                dictation.hand_over(work.tail)
+            except BaseException as exc:  # NothingToSend: reported by the delivery, in order
+                work.finishing.set_exception(exc)
+            else:
+                self._answers.submit(self._await_answers, dictation, work.finishing)
             self.delivery.put(work)
 
     @staticmethod
-    def _finish_tail(dictation: Dictation, tail: Recording, finishing: Future[Result]) -> None:
+    def _await_answers(dictation: Dictation, finishing: Future[Result]) -> None:
         try:
-            finishing.set_result(dictation.finish(tail))
+            finishing.set_result(dictation.result())
         except BaseException as exc:  # handed to the delivery, which reports it
             finishing.set_exception(exc)
 

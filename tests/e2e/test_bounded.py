@@ -111,11 +111,22 @@ def test_a_daemon_whose_server_hangs_stops_and_keeps_everything(
         kept = history(mic_env)
         assert [e["status"] for e in kept] == (["queued"] * 2 if how == "SIGKILL" else ["failed"] * 2)
         assert all(Path(str(e["audio_path"])).exists() for e in kept)
-        # The next `dictate retry --all` sends both, in order; nothing is lost, nothing typed twice.
-        retry = proc.run(["retry", "--all"], mic_env)
-        assert retry.returncode == 0, retry.stderr
-        assert retry.stdout == f"{TEXT}\n{TEXT}\n"
-        assert [e["status"] for e in history(mic_env)] == ["delivered", "delivered"]
+        if how == "SIGTERM":
+            # The next daemon's background retry sends both; it keeps their text, and types nothing.
+            again = proc.Running(["run", "--no-hotkey"], mic_env, stdin=None)
+            try:
+                again.wait_for_stderr("dictation 2 recovered", timeout=60)
+            finally:
+                again.proc.terminate()
+                code, out, err = again.finish(timeout=30)
+            assert code == 0 and out == "", err
+            assert [(e["status"], e["text"]) for e in history(mic_env)] == [("done", TEXT)] * 2
+        else:
+            # The next `dictate retry --all` sends both, in order; nothing is lost, nothing typed twice.
+            retry = proc.run(["retry", "--all"], mic_env)
+            assert retry.returncode == 0, retry.stderr
+            assert retry.stdout == f"{TEXT}\n{TEXT}\n"
+            assert [e["status"] for e in history(mic_env)] == ["delivered", "delivered"]
 
 
 def test_notes_whose_server_hangs_stop_at_ctrl_c_and_keep_the_utterance(
