@@ -203,6 +203,8 @@ class Dictation:
         self.sent_at: float | None = None  # time.monotonic() the last request went out
         self.server: float | None = None
         self.handed_at: float | None = None  # finish() began: the tail was handed over
+        self._whole: Recording | None = None  # all of it, once the tail is handed over
+        self._speech: bool | None = None
         self.answered_at: float | None = None  # every answer was in
 
     @property
@@ -259,18 +261,24 @@ class Dictation:
     def finish(self, tail: Recording, *, had_speech: bool | None = None) -> Result:
         """Send the tail and return the whole text, spooled but not yet recorded as done: delivering it
         (Pipeline.deliver) or keeping it (Pipeline.keep) does that. Raise NothingToSend or
-        TranscriptionFailed."""
+        TranscriptionFailed. The same as `hand_over`, then `result`."""
+        self.hand_over(tail, had_speech=had_speech)
+        return self.result()
+
+    def hand_over(self, tail: Recording, *, had_speech: bool | None = None) -> None:
+        """Start the tail's upload and spool it; nothing here waits for a server (NothingToSend when
+        there is nothing to send). Then `result` waits for the answers."""
         self.handed_at = time.monotonic()
         self._keep(tail)
-        whole = Recording(np.concatenate(self._audio), self._rate)
-        speech = had_speech
+        self._whole = Recording(np.concatenate(self._audio), self._rate)
+        self._speech = had_speech
         if not self._uploads and self.source != "retry" and had_speech is None:
             try:
-                check_sendable(whole, self.config)
+                check_sendable(self._whole, self.config)
             except NothingToSend:
                 self.pipeline.discard(self.entry_id, "nothing to send")
                 raise
-            speech = True
+            self._speech = True
         if (
             self.failure is None
             and len(tail.samples)
@@ -280,6 +288,11 @@ class Dictation:
         # The tail is on its way; it reaches the spool before any answer is awaited, so a failure or a
         # crash from here on loses nothing, and the upload does not wait for the disk.
         self._spool()
+
+    def result(self) -> Result:
+        """After `hand_over`: wait for every answer and return the whole text (see `finish`)."""
+        assert self._whole is not None, "hand_over() first"
+        whole, speech = self._whole, self._speech
         texts = [upload.result() or "" for upload in self._uploads]
         self.answered_at = time.monotonic()
         self.finished = True

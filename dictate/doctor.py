@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dictate.config import Config
-from dictate.errors import DictateError
+from dictate.errors import DeviceError, DictateError
 
 TOOLS = (
     "wtype",  # dictate.output.wayland
@@ -50,6 +50,8 @@ def run_checks(config: Config | None, config_error: str | None) -> Iterator[Chec
     for check in checks:
         try:
             yield check(config)
+        except DeviceError as exc:  # the same words `run`, `once` and `notes` show, what and fix apart
+            yield Check(check.__name__.strip("_"), False, exc.what, exc.fix)
         except DictateError as exc:
             yield Check(check.__name__.strip("_"), False, exc.message)
     if unread:
@@ -78,16 +80,9 @@ def _microphone(config: Config) -> Check:
     import numpy as np
 
     from dictate.audio import Recording, frame_levels, peak_dbfs
-    from dictate.microphone import Recorder, input_devices
+    from dictate.microphone import Recorder, check_microphone
 
-    devices = input_devices()
-    if not devices:
-        return Check(
-            "microphone",
-            False,
-            "no input device found",
-            "connect a microphone; check that PulseAudio or PipeWire runs (`pactl info`)",
-        )
+    name = check_microphone(config.audio.device)
     blocks = []
     with Recorder(config.audio.device, config.audio.sample_rate) as recorder:
         deadline = time.monotonic() + 3  # a suspended source can take a moment to wake up
@@ -101,9 +96,6 @@ def _microphone(config: Config) -> Check:
         rate = recorder.capture_rate
     samples = np.concatenate(blocks) if blocks else np.empty(0, dtype=np.int16)
     recording = Recording(samples, rate).at_rate(config.audio.sample_rate)
-    name = (
-        next((d.name for d in devices if d.is_default), "default") if not config.audio.device else config.audio.device
-    )
     if recording.seconds < 0.5:
         return Check(
             "microphone",
@@ -132,20 +124,11 @@ def session_type() -> str:
 
 
 def _display(config: Config) -> Check:
-    from dictate.output import detect_session
+    from dictate.session import check_display
 
-    kind, why = detect_session()
+    why = check_display()
     found = [t for t in TOOLS if shutil.which(t)]
-    detail = f"{why}; tools found: {', '.join(found) or 'none'}"
-    if kind == "none":
-        return Check(
-            "display",
-            False,
-            detail,
-            "no DISPLAY or WAYLAND_DISPLAY: run dictate inside your desktop "
-            "session, or use `dictate once` in a terminal",
-        )
-    return Check("display", True, detail)
+    return Check("display", True, f"{why} answers; tools found: {', '.join(found) or 'none'}")
 
 
 def _output(config: Config) -> Check:
@@ -158,7 +141,9 @@ def _output(config: Config) -> Check:
 def _hotkey(config: Config) -> Check:
     from dictate.hotkey import HotkeyState, parse_hotkey
     from dictate.hotkey.listener import HotkeyListener
+    from dictate.session import check_hotkey_display
 
+    check_hotkey_display()
     listener = HotkeyListener(HotkeyState(parse_hotkey(config.hotkey.keys)), lambda _event: None)
     try:
         listener.start()

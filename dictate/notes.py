@@ -2,7 +2,8 @@
 in the background, and append it with its time to a notes file, in order, one flushed line at a time.
 
 Each utterance is spooled the moment it is cut, so when the endpoint is down the utterances wait on
-disk and are appended, still in order, once it answers again.
+disk and are appended, still in order, once it answers again. At exit the worker gets EXIT_WAIT
+seconds; what it has not sent by then stays in the spool for `dictate retry`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dictate.audio import Recording, has_speech
 from dictate.config import Config, data_dir
 from dictate.dictation import NothingToSend, Pipeline, Result, TranscriptionFailed
 from dictate.errors import DictateError
-from dictate.listening import Event, Listening, Loop, Microphone, Part, Worker, open_recorder
+from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
 
 log = logging.getLogger("dictate")
 
@@ -139,10 +140,15 @@ class NoteTaker(Loop):
     def finished(self) -> None:
         self._stopping.set()
         self._close()
-        pending = self.worker.pending()
+        pending = self.worker.unfinished()
         if pending:
             log.info("finishing %d pending utterance(s)…", pending)
-        self.worker.finish()
+        if not self.worker.finish(EXIT_WAIT):
+            log.warning(
+                "stopped with %d utterance(s) not transcribed yet; they are in the spool: "
+                "`dictate retry --all` sends them",
+                self.worker.unfinished(),
+            )
 
     def _open(self) -> None:
         self.listening = Listening(

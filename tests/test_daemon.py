@@ -215,3 +215,71 @@ def test_verbose_timings_name_every_stage_from_the_release(tmp_path: Path, caplo
     ]
     values = [float(v) for v in stages.values()]
     assert values == sorted(values)  # each stage after the one before
+
+
+def test_a_dictation_behind_one_whose_server_hangs_is_spooled_and_the_exit_does_not_wait(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    hang = threading.Event()
+
+    def hanging(_recording: object) -> str:
+        hang.wait(20)
+        return "Too late."
+
+    first, second = FakeMicrophone(speech(1.0)), FakeMicrophone(speech(1.0, 400))
+    engine = FakeEngine(hanging, hanging)
+    d = daemon(tmp_path, first, second, engine=engine)
+    history = d.pipeline.history
+    assert history is not None
+    try:
+        hold(d, first)
+        steps_until(d, lambda: len(engine.received) == 1)  # the first is up, and its server hangs
+        hold(d, second)
+        # The second is on disk, and on its way, while the first still waits for its answer.
+        steps_until(d, lambda: len(history.entries()) == 2 and len(engine.received) == 2)
+        assert all(e.audio_path is not None and e.audio_path.exists() for e in history.entries())
+        d.post("quit")
+        steps_until(d, lambda: d.quitting)
+        d.finished()  # waits EXIT_WAIT at most, not for the server
+    finally:
+        hang.set()
+    assert [(e.status, e.error) for e in history.entries()] == [
+        ("failed", "interrupted: dictate stopped before the answer came")
+    ] * 2
+    assert [e.id for e in history.pending()] == [1, 2]  # what `dictate retry --all` sends
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert line == (
+        "stopped before 2 dictation(s) were delivered: 2 not transcribed are in the spool: "
+        "`dictate retry --all` sends them"
+    )
+    d.delivery.finish()  # the late answers come in now: nothing more is typed or recorded
+    assert d.output.texts == []  # type: ignore[attr-defined]
+    assert [e.status for e in history.entries()] == ["failed", "failed"]
+
+
+def test_an_answer_behind_a_hanging_one_is_kept_at_exit(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    hang = threading.Event()
+
+    def hanging(_recording: object) -> str:
+        hang.wait(20)
+        return "Too late."
+
+    first, second = FakeMicrophone(speech(1.0)), FakeMicrophone(speech(1.0, 400))
+    engine = FakeEngine(hanging, "Answered at once.")
+    d = daemon(tmp_path, first, second, engine=engine)
+    history = d.pipeline.history
+    assert history is not None
+    try:
+        hold(d, first)
+        hold(d, second)
+        # Typed in order: the second waits for the first, with its answer in hand.
+        steps_until(d, lambda: any(w is not None and w.finishing.done() for w in d._open.values()))
+        d.post("quit")
+        steps_until(d, lambda: d.quitting)
+        d.finished()
+    finally:
+        hang.set()
+    entries = {e.id: (e.status, e.text) for e in history.entries()}
+    assert entries == {1: ("failed", None), 2: ("done", "Answered at once.")}
+    assert d.output.texts == []  # type: ignore[attr-defined]
+    assert any("1 transcribed are in the history: `dictate history show 2`" in r.getMessage() for r in caplog.records)

@@ -62,13 +62,29 @@ def test_a_key_in_a_file_others_can_read_fails_the_config_check(tmp_path: Path) 
     assert doctor._config(load(str(path))).ok
 
 
-def test_no_display_is_said_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("environ", "detail", "hint"),
+    [
+        ({}, "no graphical session (neither DISPLAY nor WAYLAND_DISPLAY is set)", "inside your desktop session"),
+        ({"DISPLAY": "bogus"}, "DISPLAY=bogus is not an X display name", "set DISPLAY to one like :0"),
+        ({"DISPLAY": ":917"}, "cannot connect to X display :917 (connection refused)", "DISPLAY"),
+        ({"WAYLAND_DISPLAY": "wayland-gone"}, "no Wayland compositor answers at ", "unset WAYLAND_DISPLAY"),
+    ],
+)
+def test_a_display_that_cannot_be_used_is_one_line_with_its_fix(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], detail: str, hint: str
+) -> None:
+    """The same words as `run` and `notes` say (dictate.session), the what and the fix apart."""
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE"):
         monkeypatch.delenv(name, raising=False)
-    check = doctor._display(from_dict({}))
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    for name in ("_microphone", "_output", "_hotkey", "_endpoint"):
+        monkeypatch.setattr(doctor, name, lambda config: doctor.Check("x", True, ""))
+    (check,) = [c for c in doctor.run_checks(from_dict({}), None) if c.name == "display"]
     assert not check.ok
-    assert check.detail.startswith("no graphical session (neither DISPLAY nor WAYLAND_DISPLAY is set)")
-    assert "dictate once" in check.hint
+    assert check.detail.startswith(detail) and hint in check.hint
+    assert "Error" not in check.detail + check.hint  # no library's exception names
 
 
 def test_the_endpoint_check_names_a_refused_key_without_showing_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ import os
 import sys
 
 from dictate.cli.dictating import load_config
-from dictate.errors import ConfigError, DictateError, ExitCode
+from dictate.errors import ConfigError, ExitCode
 
 log = logging.getLogger("dictate")
 
@@ -48,11 +48,11 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     """List audio input devices, marking the default with *."""
-    from dictate.microphone import input_devices
+    from dictate.microphone import input_devices, no_microphone
 
     devices = input_devices()
     if not devices:
-        raise DictateError("no audio input devices found; is a microphone connected and PulseAudio/PipeWire running?")
+        raise no_microphone()
     width = max(len(d.name) for d in devices)
     for d in devices:
         mark = "*" if d.is_default else " "

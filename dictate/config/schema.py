@@ -215,6 +215,12 @@ class AudioConfig:
     silence_seconds: float = _opt(
         2.0, "`dictate once` stops after this much silence following speech; 0 = never", minimum=0, maximum=60
     )
+    no_speech_timeout: float = _opt(
+        10.0,
+        '`dictate once` gives up ("no speech heard", exit 1) when nobody speaks for this many seconds; 0 = never',
+        minimum=0,
+        maximum=3600,
+    )
 
 
 @dataclass(frozen=True)

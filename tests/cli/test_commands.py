@@ -197,7 +197,7 @@ def test_world_readable_key_file_warns(
 def test_devices_without_sound_server_is_a_clear_error(user_env: dict[str, str]) -> None:
     # With no reachable sound server and no sound card (as in CI) PortAudio sees no input device.
     result = proc.run(["devices"], {**user_env, "PULSE_SERVER": "unix:/nonexistent/socket"})
-    assert_one_line_error(result, 1, "no audio input devices found")
+    assert_one_line_error(result, 1, "no microphone found; connect a microphone")
 
 
 def test_config_show_is_valid_toml(home: Path, user_env: dict[str, str]) -> None:
