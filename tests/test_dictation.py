@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dictate.audio import Recording, decode
+from dictate.audio import Recording
 from dictate.config import from_dict
 from dictate.dictation import NothingToSend, Pipeline, TranscriptionFailed
 from dictate.engines.http import NO_RETRY, HttpEngine
@@ -40,7 +40,7 @@ def test_parts_join_in_order_even_when_answers_arrive_out_of_order(server: Trans
     assert p.history is not None and result.entry_id is not None
     entry = p.history.get(result.entry_id)
     assert entry.status == "queued" and entry.text is None  # spooled whole; the text is recorded on delivery
-    assert decode(p.history.read_audio(entry.id)).seconds == pytest.approx(5.0, abs=0.01)
+    assert p.history.read_recording(entry.id).seconds == pytest.approx(5.0, abs=0.01)
     typed: list[str] = []
     p.deliver(result, typed.append)
     assert typed == ["One, slow. two, fast."]
@@ -69,7 +69,7 @@ def test_a_failed_part_keeps_the_whole_recording_for_retry(server: Transcription
         dictation.finish(speech(2.0))
     entry = p.history.get(1)  # type: ignore[union-attr]
     assert entry.status == "failed"
-    assert decode(p.history.read_audio(1)).seconds == pytest.approx(6.0, abs=0.01)  # type: ignore[union-attr]
+    assert p.history.read_recording(1).seconds == pytest.approx(6.0, abs=0.01)  # type: ignore[union-attr]
     assert p.resend(1).text == "Hello from the test server."
 
 
