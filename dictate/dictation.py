@@ -411,8 +411,8 @@ class Dictation:
         if self.unsaved is not None:
             return TranscriptionFailed(f"{failure}; the recording could not be saved ({self.unsaved})", entry_id)
         return TranscriptionFailed(
-            f"{failure}; the recording is kept in the spool, and `dictate retry --all` sends it once the "
-            "history database is repaired",
+            f"{failure}; the recording is kept in the spool: once the history database can be written again, "
+            "`dictate retry --all` sends it",
             None,
         )
 

@@ -25,11 +25,21 @@ from dictate.store.entries import SELECT, HistoryError
 from dictate.store.migrations import MIGRATIONS, migrate
 
 BUSY_TIMEOUT = 10.0  # seconds to wait for another dictate process's write transaction
+# While opening: a database locked longer than this is taken as locked by another program, so the
+# recording starts at once and the spool keeps it unindexed (dictate's own transactions take ms).
+OPEN_TIMEOUT = 2.0
+FULL_BELOW = 1 << 20  # bytes free under which SQLite's "disk I/O error" is taken for a full disk
+
+
+class DiskFull(HistoryError):
+    """The database cannot be written because its disk is full."""
 
 
 def problem(path: Path, exc: BaseException) -> HistoryError:
     """The one line for a database that failed with `exc`, saying what to do."""
     detail = str(exc) or type(exc).__name__
+    if "full" in detail or ("I/O error" in detail and _free(path) < FULL_BELOW):
+        return DiskFull(f"history database {path} cannot be written: its disk is full ({detail}); free some space")
     if "locked" in detail or "busy" in detail:
         return HistoryError(
             f"history database {path} is locked by another program ({detail}); try again once it is done"
@@ -37,8 +47,8 @@ def problem(path: Path, exc: BaseException) -> HistoryError:
     if "readonly" in detail or "read-only" in detail:
         return HistoryError(f"history database {path} cannot be written ({detail}); make its folder writable")
     return HistoryError(
-        f"history database {path} cannot be used ({detail}); move it aside (mv {path} {path}.broken): "
-        "the recordings in the spool are indexed again on the next start"
+        f"history database {path} cannot be used ({detail}); move it aside (rename it, e.g. to "
+        f"{path.name}.broken): the recordings in the spool are indexed again on the next start"
     )
 
 
@@ -64,7 +74,7 @@ class Database:
         """
         connection: sqlite3.Connection | None = None
         try:
-            connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(path, timeout=OPEN_TIMEOUT, isolation_level=None, check_same_thread=False)
             _prepare(connection)
             connection.execute("PRAGMA journal_mode = WAL")  # readers (dictate history) never block the daemon
             connection.execute("PRAGMA synchronous = FULL")  # a committed row survives a power cut
@@ -93,8 +103,13 @@ class Database:
         refuses it). HistoryError when it cannot be read."""
         uri = f"file:{quote(str(path))}?mode=ro"
         last: sqlite3.Error | None = None
-        for extra in ("", "&immutable=1"):  # immutable: no -shm needed, for a folder nobody may write
-            connection = sqlite3.connect(uri + extra, uri=True, isolation_level=None, check_same_thread=False)
+        wal = Path(f"{path}-wal")
+        # immutable: no -shm needed, for a folder nobody may write; only while no WAL holds newer pages
+        tries = ("", "&immutable=1") if not wal.exists() or wal.stat().st_size == 0 else ("",)
+        for extra in tries:
+            connection = sqlite3.connect(
+                uri + extra, uri=True, timeout=OPEN_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
             try:
                 _prepare(connection)
                 _check_schema(connection)
@@ -105,6 +120,11 @@ class Database:
             return cls(connection, path, read_only=why)
         assert last is not None
         raise problem(path, last) from None
+
+    def opened(self) -> None:
+        """Opening is over: from now on wait BUSY_TIMEOUT for other dictate processes' writes."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self.connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
 
     def close(self) -> None:
         with self._lock:
@@ -156,6 +176,14 @@ class Database:
         if not durable:
             with contextlib.suppress(sqlite3.Error):
                 self.connection.execute("PRAGMA synchronous = FULL")
+
+
+def _free(path: Path) -> int:
+    try:
+        info = os.statvfs(path.parent)
+    except (OSError, AttributeError):
+        return FULL_BELOW
+    return info.f_bavail * info.f_frsize
 
 
 def _prepare(connection: sqlite3.Connection) -> None:

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from dictate.store import recovery, retention, spool
 from dictate.store.claims import Claims
-from dictate.store.database import Database
+from dictate.store.database import Database, DiskFull
 from dictate.store.entries import (
     DELIVERED,
     DISCARDED,
@@ -126,7 +126,9 @@ class History:
         try:
             db = Database.open(db_path)
         except HistoryError as exc:
-            return cls._reading(folder, settings, exc)
+            history = cls._reading(folder, settings, exc)
+            history.can_spool = not isinstance(exc, DiskFull)  # a full disk is said when a recording meets it
+            return history
         history = cls(db, folder, settings, problem=db.read_only)
         if db.writable:
             try:
@@ -138,6 +140,7 @@ class History:
             except BaseException:
                 history.close()
                 raise
+            db.opened()
         return history
 
     @classmethod
@@ -509,7 +512,11 @@ class History:
         if not data:
             raise HistoryError("nothing to spool: the audio is empty")
         try:
-            return spool.write_durably(self.spool_dir / name, data, keep_lock=keep_lock)
+            try:
+                return spool.write_durably(self.spool_dir / name, data, keep_lock=keep_lock)
+            except FileNotFoundError:
+                spool.private_dir(self.spool_dir)  # a folder that could not be made at open, or was removed
+                return spool.write_durably(self.spool_dir / name, data, keep_lock=keep_lock)
         except OSError as exc:
             raise HistoryError(f"cannot write the recording to {self.spool_dir}: {exc.strerror or exc}") from None
 
