@@ -1,5 +1,6 @@
-"""One dictation from recorded audio to delivered text, spooled so that nothing is lost on the way,
-and the one place where a delivery is recorded.
+"""One dictation from recorded audio to delivered text, spooled so that nothing is lost on the way;
+`Pipeline` gives it the engine, and the store through Safekeeping (safekeeping.py), the one place
+where a delivery is recorded.
 
 Collaborators (engine, history) are passed in, so tests and other front ends can swap them.
 """
@@ -15,16 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dictate.audio import Recording, encode, has_speech
+from dictate.audio import Recording, has_speech
 from dictate.config import Config
 from dictate.engines import Engine, TranscriptionError
 from dictate.errors import DictateError
+from dictate.safekeeping import IN_MEMORY, Safekeeping
 from dictate.store import History, HistoryError, Spooled
 from dictate.text import join, process
 
 log = logging.getLogger("dictate")
-
-IN_MEMORY = "it is kept in memory until it is sent, and lost if dictate exits first"
 
 
 class NothingToSend(DictateError):
@@ -70,19 +70,13 @@ def check_sendable(recording: Recording, config: Config) -> None:
         raise NothingToSend(f"no speech heard in {recording.seconds:.1f} s of audio; nothing sent")
 
 
-class Pipeline:
-    """What every dictation needs: the settings, the engine and the history, and the bookkeeping of
-    spooling, delivering and discarding that every front end shares."""
+class Pipeline(Safekeeping):
+    """What every dictation needs: the settings, the engine and the history; with the bookkeeping in
+    the store that every front end shares (safekeeping.py)."""
 
     def __init__(self, config: Config, engine: Engine, history: History | None, *, keep_claims: bool = False) -> None:
-        self.config = config
+        super().__init__(config, history, keep_claims=keep_claims)
         self.engine = engine
-        self.history = history
-        # A failed dictation is left for `dictate retry` or the daemon, unless its sender retries it itself.
-        self.keep_claims = keep_claims
-        self._held: list[Dictation] = []  # failed, and not all on disk: kept in memory until sent
-        self._lock = threading.Lock()
-        self._said: set[str] = set()
 
     def start(self, *, source: str, pressed_at: float | None = None) -> Dictation:
         return Dictation(self, source=source, pressed_at=pressed_at)
@@ -105,137 +99,6 @@ class Pipeline:
             self.release(spooled)
             raise Unreadable(message) from None
         return Dictation(self, source="retry", spooled=spooled, audio=audio).retry()
-
-    def spool(self, recording: Recording, *, source: str, press_ms: float | None = None) -> Spooled | None:
-        """Write a recording durably to the spool as a new dictation; None (said in one line) when the
-        disk refused it: a full disk must not also cost the dictation in memory."""
-        try:
-            return self.save(None, recording, source=source, press_ms=press_ms)
-        except HistoryError as exc:
-            log.warning("warning: %s; %s", exc.message, IN_MEMORY)
-            return None
-
-    def save(
-        self, spooled: Spooled | None, recording: Recording, *, source: str, press_ms: float | None = None
-    ) -> Spooled | None:
-        """Add the recording to the spool in the upload format, as part 1 of a new dictation or the
-        next part of `spooled`; None without a history. HistoryError when the disk refuses."""
-        if self.history is None:
-            return None
-        audio = encode(recording, self.config.api.format)
-        if spooled is not None:
-            return self.history.add_part(spooled, audio)
-        api = self.config.api
-        spooled = self.history.spool(
-            audio, source=source, model=api.model, base_url=api.base_url, press_to_audio_ms=press_ms
-        )
-        known = self.history.problem.message if self.history.problem else None
-        if spooled.unindexed and spooled.unindexed != known:  # a database that broke since it was opened
-            self.say(f"warning: {spooled.unindexed}; the recording is kept in the spool")
-        return spooled
-
-    def deliver(
-        self, result: Result, write: Callable[[str], None], *, text: str | None = None, released_at: float | None = None
-    ) -> None:
-        """Record the text (done), hand it (by default the result's) to `write`, then record that it
-        reached the user; the spooled audio goes unless kept.
-
-        The text is recorded before it goes out, without waiting for the disk: a crash in between
-        leaves it in the history, never a dictation that `dictate retry` would deliver a second
-        time. When `write` fails, the text stays in the history."""
-        self.keep(result, released_at=released_at, durable=False)
-        try:
-            write(result.text if text is None else text)
-        except DictateError as exc:
-            self.release(result.spooled)
-            if result.entry_id is None:
-                kept = "; the recording is kept in the spool" if result.spooled else ""
-            else:
-                kept = f"; the text is kept in the history: `dictate history show {result.entry_id}`"
-            raise DictateError(f"{exc.message}{kept}") from None
-        ms = (time.monotonic() - released_at) * 1000 if released_at else None
-        spooled = result.spooled
-        if spooled is None:
-            return
-        entry_id = spooled.id
-        if entry_id is None or not self.record(lambda h: h.mark_delivered(entry_id, release_to_delivery_ms=ms)):
-            self.drop(spooled)  # delivered: whatever the history could not record, it is never sent again
-
-    def keep(self, result: Result, *, released_at: float | None = None, durable: bool = True) -> bool:
-        """Record a dictation's text in the history (done); its audio stays until it is delivered.
-        False when it could not be recorded."""
-        if result.entry_id is None or not result.text:
-            return False
-        entry_id = result.entry_id
-        to_request = (result.request_sent_at - released_at) * 1000 if result.request_sent_at and released_at else None
-        server_ms = result.server_seconds * 1000 if result.server_seconds is not None else None
-        return self.record(
-            lambda h: h.mark_done(
-                entry_id,
-                result.text,
-                attempts=result.attempts,
-                bytes_uploaded=result.bytes_sent,
-                release_to_request_ms=to_request,
-                server_ms=server_ms,
-                duration=result.seconds,
-                durable=durable,
-            )
-        )
-
-    def discard(self, spooled: Spooled | None, reason: str) -> None:
-        if spooled is None or self.history is None:
-            return
-        entry_id = spooled.id
-        if entry_id is None or not self.record(lambda h: h.discard(entry_id, reason)):
-            self.drop(spooled)
-
-    def drop(self, spooled: Spooled) -> None:
-        """Delete a finished dictation's audio that the history could not record as finished."""
-        if self.history is not None:
-            try:
-                self.history.drop(spooled)
-            except HistoryError as exc:
-                log.warning("warning: %s", exc.message)
-
-    def release(self, spooled: Spooled | None) -> None:
-        if spooled is not None and self.history is not None:
-            self.history.release(spooled)
-
-    def record(self, step: Callable[[History], object]) -> bool:
-        """Apply one step to the history; a failure is a warning, never the loss of the dictation."""
-        if self.history is None:
-            return False
-        try:
-            step(self.history)
-        except HistoryError as exc:
-            self.say(f"warning: history not updated: {exc.message}")
-            return False
-        return True
-
-    def say(self, message: str) -> None:
-        """Log a warning once per process: a broken database must not repeat itself at every step."""
-        with self._lock:
-            if message in self._said:
-                return
-            self._said.add(message)
-        log.warning("%s", message)
-
-    # ---- failed dictations the disk refused, kept in memory -----------------------------------
-
-    def hold(self, dictation: Dictation) -> None:
-        with self._lock:
-            if dictation not in self._held:
-                self._held.append(dictation)
-
-    def forget(self, dictation: Dictation) -> None:
-        with self._lock:
-            if dictation in self._held:
-                self._held.remove(dictation)
-
-    def held(self) -> list[Dictation]:
-        """Failed dictations kept in memory (not all on disk, or not in the index), oldest first."""
-        with self._lock:
-            return list(self._held)
 
 
 class Dictation:

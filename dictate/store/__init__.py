@@ -6,6 +6,7 @@ Modules, each with one job:
     entries      one dictation: statuses and their rules (Python, SQL derived), the row, errors
     database     the SQLite connection: open (or read-only), migrate, transactions, one-line errors
     migrations   the schema as an append-only list of migrations
+    recordings   a dictation's audio as its sender holds it (Spooled): written in parts, read back whole
     spool        the files: names, private folders, durable writes under a lock, scanning the folder
     recovery     the scan on open that rebuilds rows from the spool after a crash
     retention    deleting finished dictations past [history] max_days / max_entries
@@ -35,8 +36,9 @@ from dictate.store.entries import (
     endpoint_host,
     parse_id,
 )
-from dictate.store.history import History, Spooled
+from dictate.store.history import History
 from dictate.store.migrations import MIGRATIONS, migrate
+from dictate.store.recordings import Spooled
 
 __all__ = [
     "DELIVERED",

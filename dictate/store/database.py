@@ -14,6 +14,7 @@ a newer schema. Then `writable` is False and `problem` says why.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -23,6 +24,8 @@ from urllib.parse import quote
 
 from dictate.store.entries import SELECT, HistoryError
 from dictate.store.migrations import MIGRATIONS, migrate
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT = 10.0  # seconds to wait for another dictate process's write transaction
 # While opening: a database locked longer than this is taken as locked by another program, so the
@@ -50,6 +53,27 @@ def problem(path: Path, exc: BaseException) -> HistoryError:
         f"history database {path} cannot be used ({detail}); move it aside (rename it, e.g. to "
         f"{path.name}.broken): the recordings in the spool are indexed again on the next start"
     )
+
+
+def open_index(path: Path) -> tuple[Database | None, HistoryError | None]:
+    """The database at `path` for reading and writing; when it cannot be written, for reading what it
+    can (None when not even that); and why it cannot be written."""
+    try:
+        db = Database.open(path)
+    except HistoryError as exc:
+        return read_only(path, exc), exc
+    return db, db.read_only
+
+
+def read_only(path: Path, why: HistoryError) -> Database | None:
+    """The database at `path` for reading only, or None when there is none that can be read."""
+    if not path.is_file():
+        return None
+    try:
+        return Database.open_read_only(path, why)
+    except HistoryError as exc:
+        log.debug("history database not readable either: %s", exc.message)
+        return None
 
 
 class Database:

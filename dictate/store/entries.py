@@ -193,6 +193,15 @@ def from_row(row: sqlite3.Row, spool_dir: Path) -> Entry:
     )
 
 
+def insert(db: sqlite3.Connection, row: dict[str, Any]) -> int:
+    """Insert a new dictation's row (column -> value, names from the code, never from input); its ID."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    cursor = db.execute(f"INSERT INTO dictations ({columns}) VALUES ({marks})", tuple(row.values()))  # noqa: S608
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
 def load(db: sqlite3.Connection, spool_dir: Path, entry_id: int | str) -> Entry:
     """The dictation with this ID; UnknownEntry when there is none."""
     number = parse_id(entry_id)

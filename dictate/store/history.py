@@ -5,29 +5,21 @@ Files, under `config.data_dir()`, folders 0700 and files 0600 whatever the umask
     history.db (and its -wal / -shm)     one row per dictation, naming its audio by its key
     spool/<key>.<n>.<ext>                the audio of each dictation, in parts, until its text was delivered
 
-How a crash stays harmless: `spool()` writes part 1 under a temporary name, fsyncs it, renames it
-into place and fsyncs the folder, holding an flock on it (the claim, claims.py) from before the
-write; only then is the row inserted. `add_part()` adds the next parts the same way. Every
-`History.open()` runs the recovery scan (recovery.py), which leaves locked files to their live
-process and rebuilds rows for whatever a dead one left.
+How a crash stays harmless: `spool()` writes part 1 durably under an flock (the claim, claims.py)
+and only then inserts its row; `add_part()` adds the next parts the same way. Every `open()` runs
+the recovery scan (recovery.py), which leaves locked files to their live process and rebuilds rows
+for whatever a dead one left.
 
-The database only indexes: when it cannot be used (damaged, locked, read-only, written by a newer
-dictate) the History still opens, reads what it can, and `problem` says why it cannot be written
-and how to repair it. `spool()` then still keeps the audio, unindexed (`Spooled.id` is None); the
-next open with a usable database indexes it. Only a disk that refuses the audio itself makes
-`spool()` fail.
+The database only indexes: when it cannot be written (damaged, locked, read-only, of a newer
+dictate) the History opens all the same, reads what it can, and `problem` says why and what to do;
+`spool()` still keeps the audio, unindexed (`Spooled.id` None), for the next open to index. Only a
+disk that refuses the audio itself makes `spool()` fail.
 
-Each dictation moves through the statuses of entries.py. `pending()` lists the dictations whose text
-is not in hand, oldest first: queued and failed ones and, with the history off, done ones not yet
-delivered (their text was not stored, so `dictate retry` must transcribe them again).
-
-[history] enabled = false (no text history). The spool works exactly as above, because it is the
-no-loss guarantee, but: text is never written to disk (a `done` row has no text, so it stays pending
-until delivered, and `dictate retry` transcribes it again), keep_audio is ignored, and a row is deleted
-together with its audio as soon as it is delivered or discarded.
-
-Retention (retention.py) runs in `History.open()`, and after a dictation is delivered or discarded
-when the last pass was PRUNE_EVERY (an hour) or more ago.
+`pending()` lists the dictations whose text is not in hand, oldest first (entries.py). With
+[history] enabled = false the spool works the same (it is the no-loss guarantee), but text is never
+written to disk (a `done` row stays pending until delivered), keep_audio is ignored, and a row is
+deleted with its audio once delivered or discarded. Retention (retention.py) runs on open, and after
+a delivery or discard once PRUNE_EVERY has passed.
 """
 
 from __future__ import annotations
@@ -37,12 +29,11 @@ import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dictate.store import recovery, retention, spool
+from dictate.store import database, recordings, recovery, retention, spool, steps
 from dictate.store.claims import Claims
 from dictate.store.database import Database, DiskFull
 from dictate.store.entries import (
@@ -58,11 +49,12 @@ from dictate.store.entries import (
     HistoryError,
     endpoint_host,
     from_row,
+    insert,
     iso,
     load,
     now,
-    parse_time,
 )
+from dictate.store.recordings import Spooled, Target
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -75,19 +67,6 @@ log = logging.getLogger(__name__)
 DB_NAME = "history.db"
 PRUNE_EVERY = 3600.0  # seconds from one retention pass until a delivery or discard runs the next
 MAX_ERROR_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class Spooled:
-    """A dictation's audio in the spool, as the process that wrote it holds it (claimed)."""
-
-    key: str  # its name in the spool
-    id: int | None  # its row; None when the database could not index it (`unindexed` says why)
-    parts: int = 1
-    unindexed: str | None = None
-
-
-Target = int | str | Spooled  # a dictation: its ID, or the Spooled from spool()
 
 
 class History:
@@ -120,38 +99,25 @@ class History:
             spool.private_dir(folder / spool.SPOOL_NAME)
             spool.private_file(db_path)
         except OSError as exc:
-            history = cls._reading(folder, settings, HistoryError(f"cannot write in {folder}: {exc.strerror or exc}"))
-            history.can_spool = False
+            refused = HistoryError(f"cannot write in {folder}: {exc.strerror or exc}")
+            history = cls(database.read_only(db_path, refused), folder, settings, problem=refused)
+            history.can_spool = False  # said by the first recording that meets it
             return history
-        try:
-            db = Database.open(db_path)
-        except HistoryError as exc:
-            history = cls._reading(folder, settings, exc)
-            history.can_spool = not isinstance(exc, DiskFull)  # a full disk is said when a recording meets it
-            return history
-        history = cls(db, folder, settings, problem=db.read_only)
-        if db.writable:
+        db, why = database.open_index(db_path)
+        history = cls(db, folder, settings, problem=why)
+        history.can_spool = not isinstance(why, DiskFull)
+        if db is not None and db.writable:
             try:
                 history.recover()
                 history.prune()
             except HistoryError as exc:  # a database that opened but fails further in
                 history.close()
-                return cls._reading(folder, settings, exc)
+                return cls(database.read_only(db_path, exc), folder, settings, problem=exc)
             except BaseException:
                 history.close()
                 raise
             db.opened()
         return history
-
-    @classmethod
-    def _reading(cls, folder: Path, settings: HistoryConfig, why: HistoryError) -> History:
-        db = None
-        if (folder / DB_NAME).is_file():
-            try:
-                db = Database.open_read_only(folder / DB_NAME, why)
-            except HistoryError as exc:
-                log.debug("history database not readable either: %s", exc.message)
-        return cls(db, folder, settings, problem=why)
 
     @property
     def readable(self) -> bool:
@@ -191,45 +157,41 @@ class History:
         database refuses, the audio is kept all the same, unindexed. `base_url` is reduced to its
         host; `ext` defaults to the EncodedAudio's file extension ("wav" for bytes).
         """
-        data, ext, duration = _audio(audio, ext, duration)
+        data, ext, duration = recordings.encoded(audio, ext, duration)
         moment = now()
         key = spool.new_key(moment)
-        fd = self._write_part(spool.part_name(key, 1, ext), data, keep_lock=True)
+        fd = recordings.write_part(self.spool_dir, spool.part_name(key, 1, ext), data, keep_lock=True)
         assert fd is not None
         self._claims.keep(key, fd)
+        row = {
+            "created": iso(moment),
+            "updated": iso(moment),
+            "source": source,
+            "status": QUEUED,
+            "duration": duration,
+            "model": model,
+            "host": endpoint_host(base_url),
+            "audio_name": key,
+            "press_to_audio_ms": _ms(press_to_audio_ms),
+        }
         try:
             with self._write() as db:
-                cursor = db.execute(
-                    "INSERT INTO dictations (created, updated, source, status, duration, model, host, audio_name,"
-                    " press_to_audio_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        iso(moment),
-                        iso(moment),
-                        source,
-                        QUEUED,
-                        duration,
-                        model,
-                        endpoint_host(base_url),
-                        key,
-                        _ms(press_to_audio_ms),
-                    ),
-                )
+                new_id = insert(db, row)
         except HistoryError as exc:
             return Spooled(key, None, unindexed=exc.message)
-        assert cursor.lastrowid is not None
-        return Spooled(key, cursor.lastrowid)
+        return Spooled(key, new_id)
 
     def add_part(self, spooled: Spooled, audio: EncodedAudio | bytes, *, ext: str | None = None) -> Spooled:
         """Durably add the next part to a dictation this History spooled; HistoryError when the disk refuses."""
-        data, ext, _ = _audio(audio, ext, None)
+        data, ext, _ = recordings.encoded(audio, ext, None)
         number = spooled.parts + 1
-        self._write_part(spool.part_name(spooled.key, number, ext), data)
+        recordings.write_part(self.spool_dir, spool.part_name(spooled.key, number, ext), data)
         return dataclasses.replace(spooled, parts=number)
 
     def drop(self, spooled: Spooled) -> None:
         """Delete the audio of a dictation the database never indexed (delivered, or given up) and let it go."""
         try:
-            _remove(spool.parts(self.spool_dir, spooled.key), strict=True)
+            recordings.remove(spool.parts(self.spool_dir, spooled.key), strict=True)
         finally:
             self._claims.release(spooled.key)
 
@@ -246,38 +208,16 @@ class History:
         EntryStateError when it has no audio any more; HistoryError naming the dictation and the
         file when a file cannot be read or decoded.
         """
-        import numpy as np
-
-        from dictate.audio import Recording, decode
-        from dictate.errors import DictateError
-
-        label, files = self._files(target)
-        if not files:
-            raise EntryStateError(f"{label} has no audio any more")
-        pieces: list[Recording] = []
-        for path in files:
-            try:
-                recording = decode(path.read_bytes())
-            except OSError as exc:
-                raise HistoryError(f"{label}: cannot read {path}: {exc.strerror or exc}") from None
-            except DictateError as exc:
-                detail = exc.message.removeprefix("audio data: ")
-                raise HistoryError(f"{label}: {path} is damaged ({detail})") from None
-            pieces.append(recording.at_rate(pieces[0].rate) if pieces else recording)
-        return Recording(np.concatenate([p.samples for p in pieces]), pieces[0].rate)
+        return recordings.read_whole(*self._files(target))
 
     def unindexed(self) -> list[str]:
         """Keys of the dictations in the spool that no row names (while the database cannot be written)."""
-        try:
-            found = spool.scan(self.spool_dir)
-        except OSError:
-            return []
         named: set[str] = set()
         if self._db is not None:
             with contextlib.suppress(HistoryError), self._db.reading() as db:
                 rows = db.execute("SELECT audio_name FROM dictations WHERE audio_name IS NOT NULL").fetchall()
                 named = {k for row in rows if (k := spool.key_of(row[0])) is not None}
-        return [key for key in found.dictations if key not in named]
+        return recordings.unindexed(self.spool_dir, named)
 
     # ---- the status steps --------------------------------------------------------------------
 
@@ -292,24 +232,15 @@ class History:
         duration: float | None = None,
     ) -> Entry:
         """Record a failed transcription (queued/failed -> failed); the audio stays for `dictate retry`."""
-        with self._write() as db:
-            entry = self._require(db, entry_id, "marked failed", lambda e: e.can_become(FAILED))
-            db.execute(
-                "UPDATE dictations SET status = ?, error = ?, attempts = attempts + ?,"
-                " bytes_uploaded = coalesce(?, bytes_uploaded), duration = coalesce(?, duration),"
-                " release_to_request_ms = coalesce(?, release_to_request_ms), updated = ? WHERE id = ?",
-                (
-                    FAILED,
-                    error[:MAX_ERROR_CHARS],
-                    attempts,
-                    bytes_uploaded,
-                    duration,
-                    _ms(release_to_request_ms),
-                    iso(now()),
-                    entry.id,
-                ),
-            )
-            return load(db, self.spool_dir, entry.id)
+        return self._step(
+            entry_id,
+            FAILED,
+            attempts,
+            error=error[:MAX_ERROR_CHARS],
+            bytes_uploaded=bytes_uploaded,
+            duration=duration,
+            release_to_request_ms=_ms(release_to_request_ms),
+        )
 
     def mark_done(
         self,
@@ -328,26 +259,21 @@ class History:
         `durable=False` does not wait for the disk (Database.transaction): for the step just before
         the text goes out, which a later durable step makes durable.
         """
+        return self._step(
+            entry_id,
+            DONE,
+            attempts,
+            durable=durable,
+            text=text if self.settings.enabled else None,
+            bytes_uploaded=bytes_uploaded,
+            duration=duration,
+            release_to_request_ms=_ms(release_to_request_ms),
+            server_ms=_ms(server_ms),
+        )
+
+    def _step(self, entry_id: int | str, status: str, attempts: int, *, durable: bool = True, **values: Any) -> Entry:
         with self._write(durable=durable) as db:
-            entry = self._require(db, entry_id, "marked done", lambda e: e.can_become(DONE))
-            db.execute(
-                "UPDATE dictations SET status = ?, text = ?, attempts = attempts + ?,"
-                " bytes_uploaded = coalesce(?, bytes_uploaded), duration = coalesce(?, duration),"
-                " release_to_request_ms = coalesce(?, release_to_request_ms),"
-                " server_ms = coalesce(?, server_ms), updated = ? WHERE id = ?",
-                (
-                    DONE,
-                    text if self.settings.enabled else None,
-                    attempts,
-                    bytes_uploaded,
-                    duration,
-                    _ms(release_to_request_ms),
-                    _ms(server_ms),
-                    iso(now()),
-                    entry.id,
-                ),
-            )
-            return load(db, self.spool_dir, entry.id)
+            return steps.step(db, self.spool_dir, entry_id, status, attempts, **values)
 
     def mark_delivered(self, entry_id: int | str, *, release_to_delivery_ms: float | None = None) -> Entry:
         """Record that the text reached the user (done -> delivered); the audio is removed unless kept."""
@@ -357,47 +283,15 @@ class History:
         """Give up on a dictation not yet delivered (queued/failed/done -> discarded), e.g. no words heard."""
         return self._finish(entry_id, DISCARDED, "discarded", error=reason[:MAX_ERROR_CHARS] if reason else None)
 
-    def _finish(
-        self,
-        entry_id: int | str,
-        status: str,
-        verb: str,
-        *,
-        error: str | None = None,
-        release_to_delivery_ms: int | None = None,
-    ) -> Entry:
-        leftover: list[Path] = []
+    def _finish(self, entry_id: int | str, status: str, verb: str, **values: Any) -> Entry:
+        keep_rows, keep_audio = self.settings.enabled, self.settings.keep_audio
         with self._write() as db:
-            entry = self._require(db, entry_id, verb, lambda e: e.can_become(status))
-            moment = parse_time(iso(now()))  # the stored precision, so both branches agree
-            if self.settings.enabled:
-                drop = bool(entry.audio_parts) and not self.settings.keep_audio
-                db.execute(
-                    "UPDATE dictations SET status = ?, updated = ?, error = coalesce(?, error),"
-                    " release_to_delivery_ms = coalesce(?, release_to_delivery_ms),"
-                    " audio_removed = CASE WHEN ? THEN ? ELSE audio_removed END WHERE id = ?",
-                    (status, iso(moment), error, release_to_delivery_ms, drop, iso(moment), entry.id),
-                )
-                leftover = list(entry.audio_parts) if drop else []
-                final = load(db, self.spool_dir, entry.id)
-            else:
-                # The row only guarded the audio. The audio goes first: a crash before the commit
-                # leaves a row whose audio is missing (tidied on the next open), never audio that
-                # would come back as a new recording.
-                _remove(list(entry.audio_parts))
-                db.execute("DELETE FROM dictations WHERE id = ?", (entry.id,))
-                final = dataclasses.replace(
-                    entry,
-                    status=status,
-                    updated=moment,
-                    audio_path=None,
-                    audio_parts=(),
-                    error=error or entry.error,
-                    release_to_delivery_ms=release_to_delivery_ms,
-                )
+            entry, final, leftover = steps.finish(
+                db, self.spool_dir, entry_id, status, verb, keep_rows=keep_rows, keep_audio=keep_audio, **values
+            )
         # After the commit: a crash here leaves files whose row says they were removed, which the
         # next open deletes instead of taking them for a lost recording.
-        _remove(leftover)
+        recordings.remove(leftover)
         if entry.key is not None:
             self._claims.release(entry.key)
         if time.monotonic() - self._last_prune >= PRUNE_EVERY:
@@ -409,7 +303,7 @@ class History:
     def claim(self, target: Target) -> bool:
         """Take a pending dictation for sending by this History; False when a live process has it,
         or its text is in hand (claims.py)."""
-        entry_id = _entry_id(target)
+        entry_id = recordings.entry_id(target)
         if entry_id is None:
             assert isinstance(target, Spooled)
             files = spool.parts(self.spool_dir, target.key)
@@ -508,60 +402,13 @@ class History:
         with self._db.reading() as db:
             yield db
 
-    def _write_part(self, name: str, data: bytes, *, keep_lock: bool = False) -> int | None:
-        if not data:
-            raise HistoryError("nothing to spool: the audio is empty")
-        try:
-            try:
-                return spool.write_durably(self.spool_dir / name, data, keep_lock=keep_lock)
-            except FileNotFoundError:
-                spool.private_dir(self.spool_dir)  # a folder that could not be made at open, or was removed
-                return spool.write_durably(self.spool_dir / name, data, keep_lock=keep_lock)
-        except OSError as exc:
-            raise HistoryError(f"cannot write the recording to {self.spool_dir}: {exc.strerror or exc}") from None
-
     def _files(self, target: Target) -> tuple[str, list[Path]]:
-        entry_id = _entry_id(target)
+        entry_id = recordings.entry_id(target)
         if entry_id is None:
             assert isinstance(target, Spooled)
             return "the recording", spool.parts(self.spool_dir, target.key)
         entry = self.get(entry_id)
         return f"dictation {entry.id}", list(entry.audio_parts)
-
-    def _require(
-        self, db: sqlite3.Connection, entry_id: int | str, verb: str, allowed: Callable[[Entry], bool]
-    ) -> Entry:
-        entry = load(db, self.spool_dir, entry_id)
-        if not allowed(entry):
-            raise EntryStateError(f"dictation {entry.id} is {entry.status} and cannot be {verb}")
-        return entry
-
-
-def _entry_id(target: Target) -> int | str | None:
-    return target.id if isinstance(target, Spooled) else target
-
-
-def _audio(audio: EncodedAudio | bytes, ext: str | None, duration: float | None) -> tuple[bytes, str, float | None]:
-    if isinstance(audio, bytes | bytearray | memoryview):
-        return bytes(audio), ext or "wav", duration
-    ext = ext or Path(audio.filename).suffix.lstrip(".") or "wav"
-    return audio.data, ext, audio.seconds if duration is None else duration
-
-
-def _remove(files: list[Path], *, strict: bool = False) -> None:
-    """Delete a dictation's files, part 1 first: parts left without it are known for a removal that died.
-
-    A file that cannot be deleted is a warning (the next open deletes it, as its row says it was
-    removed), or with `strict` (no row says so) a HistoryError.
-    """
-    for path in files:
-        try:
-            spool.unlink(path)
-        except OSError as exc:
-            message = f"cannot delete {path}: {exc.strerror or exc}"
-            if strict:
-                raise HistoryError(message) from None
-            log.warning("warning: %s; it is deleted on the next start", message)
 
 
 def _ms(value: float | None) -> int | None:
