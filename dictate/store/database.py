@@ -131,14 +131,16 @@ class Database:
         # immutable: no -shm needed, for a folder nobody may write; only while no WAL holds newer pages
         tries = ("", "&immutable=1") if not wal.exists() or wal.stat().st_size == 0 else ("",)
         for extra in tries:
-            connection = sqlite3.connect(
-                uri + extra, uri=True, timeout=OPEN_TIMEOUT, isolation_level=None, check_same_thread=False
-            )
+            connection: sqlite3.Connection | None = None
             try:
+                connection = sqlite3.connect(
+                    uri + extra, uri=True, timeout=OPEN_TIMEOUT, isolation_level=None, check_same_thread=False
+                )
                 _prepare(connection)
                 _check_schema(connection)
             except sqlite3.Error as exc:
-                connection.close()
+                if connection is not None:
+                    connection.close()
                 last = exc
                 continue
             return cls(connection, path, read_only=why)

@@ -82,9 +82,11 @@ def parts(folder: Path, name: str) -> list[Path]:
         path = folder / name
         return [path] if path.is_file() else []
     try:
-        found = [p for p in folder.glob(f"{key}.*") if (m := AUDIO_NAME.fullmatch(p.name)) and m["part"]]
+        names = os.listdir(folder)  # plain names: this runs for every row read, and glob costs more
     except OSError:
         return []
+    prefix = key + "."
+    found = [folder / n for n in names if n.startswith(prefix) and (m := AUDIO_NAME.fullmatch(n)) and m["part"]]
     return sorted(found, key=part_number)
 
 

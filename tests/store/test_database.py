@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -66,3 +67,31 @@ def test_every_sqlite_error_becomes_one_history_error_line(tmp_path: Path) -> No
         assert count(tmp_path / "history.db") == 1
     finally:
         db.close()
+
+
+def test_a_table_dropped_by_hand_is_found_on_open_not_mid_dictation(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    Database.open(path).close()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("DROP TABLE dictations")
+    with pytest.raises(HistoryError, match=r"no such table: dictations\); move it aside"):
+        Database.open(path)
+
+
+def test_a_database_of_a_newer_dictate_is_only_read(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    Database.open(path).close()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute(INSERT)
+        other.execute("INSERT INTO _migrations (name, applied) VALUES ('m900_from_the_future', 'later')")
+    db = Database.open(path)
+    try:
+        assert not db.writable and db.read_only is not None
+        assert "newer dictate" in db.read_only.message and "m900_from_the_future" in db.read_only.message
+        with pytest.raises(HistoryError, match="update dictate"), db.transaction() as connection:
+            connection.execute(INSERT)
+        with db.reading() as connection:
+            assert connection.execute("SELECT count(*) FROM dictations").fetchone()[0] == 1
+    finally:
+        db.close()
+    assert "m900_from_the_future" in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM _migrations")}
