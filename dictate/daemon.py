@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from dictate.audio import Recording
 from dictate.config import Config
-from dictate.dictation import Dictation, NothingToSend, Pipeline, Result, part_steps
+from dictate.dictation import Dictation, NothingToSend, Pipeline, Result, TranscriptionFailed, part_steps
 from dictate.errors import DictateError
 from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
 from dictate.output import Output
@@ -322,9 +322,20 @@ class Daemon(Loop):
             delay = RETRY_FIRST if self._retry_pending() else min(delay * 2, RETRY_MAX)
 
     def _retry_pending(self) -> bool:
-        """Try each pending dictation of ours, oldest first; False when one failed again."""
+        """Try the failed dictations kept in memory, then each pending one of ours in the spool, oldest
+        first; False when the endpoint failed again. One whose audio cannot be read is recorded as
+        failed and passed over: it must not hold up the others."""
         history = self.pipeline.history
         assert history is not None
+        for dictation in self.pipeline.held():
+            if self.quitting:
+                return True
+            try:
+                result = dictation.retry()
+            except TranscriptionFailed as exc:
+                log.debug("background retry of a dictation kept in memory failed: %s", exc.message)
+                return False
+            self._recovered(result)
         now = time.time()
         for entry in history.pending():
             if self.quitting:
@@ -333,17 +344,36 @@ class Daemon(Loop):
             # Only failed ones: a queued entry may be a dictation this daemon is sending right now.
             if entry.source != "run" or entry.status != "failed" or entry.attempts >= RETRY_ATTEMPTS or too_old:
                 continue
+            if entry.key in {d.spooled.key for d in self.pipeline.held() if d.spooled is not None}:
+                continue  # kept in memory as well (the disk took only part of it): sent from there
             if not history.claim(entry.id):
                 continue
             try:
                 result = self.pipeline.resend(entry.id)
-            except DictateError as exc:
+            except TranscriptionFailed as exc:
                 log.debug("background retry of dictation %d failed: %s", entry.id, exc.message)
                 return False
-            if result.text:
-                self.pipeline.keep(result)
-                self.recovered += 1
-                message = f"dictation {entry.id} recovered; it was not typed: `dictate history show {entry.id}`"
-                log.info("%s", message)
-                self.signs.notify("dictate", message)
+            except DictateError as exc:  # its audio cannot be read (Unreadable), or it is gone
+                log.warning("warning: %s", exc.message)
+                continue
+            self._recovered(result)
         return True
+
+    def _recovered(self, result: Result) -> None:
+        """Keep a text the background retry obtained and say where it is; it is not typed, as the focus
+        has moved on. One the history cannot keep is printed on the daemon's output instead."""
+        if not result.text:
+            return
+        self.recovered += 1
+        if result.entry_id is not None and self.pipeline.keep(result):
+            self.pipeline.release(result.spooled)
+            message = (
+                f"dictation {result.entry_id} recovered; it was not typed: `dictate history show {result.entry_id}`"
+            )
+        else:
+            print(result.text, flush=True)
+            if result.spooled is not None:
+                self.pipeline.drop(result.spooled)
+            message = "a dictation kept in memory was recovered; the history cannot keep it, so it was printed"
+        log.info("%s", message)
+        self.signs.notify("dictate", message)

@@ -22,6 +22,7 @@ from dictate.config import Config, data_dir
 from dictate.dictation import NothingToSend, Pipeline, Result, TranscriptionFailed
 from dictate.errors import DictateError
 from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
+from dictate.store import Spooled
 
 log = logging.getLogger("dictate")
 
@@ -87,7 +88,7 @@ class LineSink:
 class Utterance:
     started: datetime
     recording: Recording
-    entry_id: int | None  # its place in the spool, None when the history cannot be used
+    spooled: Spooled | None  # its place in the spool, None when it could not be written there
 
 
 class NoteTaker(Loop):
@@ -172,9 +173,9 @@ class NoteTaker(Loop):
         listening = listening or self.listening
         assert listening is not None
         started = datetime.fromtimestamp(listening.opened_at + part.start)
-        entry_id = self.pipeline.spool(part.recording, source="notes")
+        spooled = self.pipeline.spool(part.recording, source="notes")
         log.debug("utterance of %.1f s queued", part.recording.seconds)
-        self.worker.put(Utterance(started, part.recording, entry_id))
+        self.worker.put(Utterance(started, part.recording, spooled))
 
     # ---- the worker: in order, and patient while the endpoint is down -------------------------
 
@@ -204,19 +205,20 @@ class NoteTaker(Loop):
 
     def _send(self, utterance: Utterance) -> Result:
         history = self.pipeline.history
-        if utterance.entry_id is not None and history is not None:
-            if not history.claim(utterance.entry_id):
-                raise NothingToSend(f"dictation {utterance.entry_id} was taken by another dictate process")
-            return self.pipeline.resend(utterance.entry_id)
+        if utterance.spooled is not None and history is not None:
+            if not history.claim(utterance.spooled):
+                raise NothingToSend(f"dictation {utterance.spooled.id} was taken by another dictate process")
+            return self.pipeline.resend(utterance.spooled)
         return self.pipeline.send(utterance.recording, source="notes", had_speech=True)
 
     def _give_up(self, utterance: Utterance, exc: TranscriptionFailed) -> None:
-        if utterance.entry_id is not None:
+        entry_id = utterance.spooled.id if utterance.spooled is not None else None
+        if entry_id is not None:
             log.error(
                 "utterance from %s is saved as dictation %d; add it later with `dictate retry %d`",
                 f"{utterance.started:%H:%M:%S}",
-                utterance.entry_id,
-                utterance.entry_id,
+                entry_id,
+                entry_id,
             )
         else:
             log.error("utterance from %s is lost: %s", f"{utterance.started:%H:%M:%S}", exc.message)

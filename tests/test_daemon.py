@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dictate.audio import Recording
 from dictate.config import from_dict
 from dictate.daemon import Daemon
-from dictate.dictation import Pipeline
+from dictate.dictation import Pipeline, TranscriptionFailed
 from dictate.errors import DictateError
 from dictate.store import History
-from tests.fakes import FakeEngine, FakeMicrophone, FakeOutput, FakeSigns, microphones, silence, speech
+from tests.fakes import FakeEngine, FakeMicrophone, FakeOutput, FakeSigns, down, microphones, silence, speech
 
 
 def daemon(
@@ -283,3 +284,24 @@ def test_an_answer_behind_a_hanging_one_is_kept_at_exit(tmp_path: Path, caplog: 
     assert entries == {1: ("failed", None), 2: ("done", "Answered at once.")}
     assert d.output.texts == []  # type: ignore[attr-defined]
     assert any("1 transcribed are in the history: `dictate history show 2`" in r.getMessage() for r in caplog.records)
+
+
+def test_the_background_retry_passes_over_a_damaged_recording_and_sends_the_others(tmp_path: Path) -> None:
+    cfg = from_dict({"audio": {"min_seconds": 0.1}})
+    signs = FakeSigns()
+    pipeline = Pipeline(cfg, FakeEngine(down(), down(), "Recovered."), History.open(cfg.history, folder=tmp_path))
+    d = Daemon(cfg, pipeline, FakeOutput(), signs)  # its threads are not started: one pass is run by hand
+    for _ in range(2):
+        with pytest.raises(TranscriptionFailed):
+            pipeline.send(Recording(speech(1.0), 16000), source="run", had_speech=True)
+    history = pipeline.history
+    assert history is not None
+    damaged, good = history.pending()
+    assert damaged.audio_path is not None
+    damaged.audio_path.write_bytes(b"not audio at all" * 64)
+
+    assert d._retry_pending()  # the endpoint answered: the pass went through
+    assert history.get(good.id).text == "Recovered."
+    assert d.recovered == 1 and any("recovered" in message for message in signs.notes)
+    failed = history.get(damaged.id)
+    assert failed.status == "failed" and "damaged" in (failed.error or "") and failed.audio_path is not None

@@ -115,12 +115,14 @@ def _transcribe_file(path: str, engine: Engine, cfg: Config) -> tuple[str, Dicta
 
 def cmd_retry(args: argparse.Namespace) -> int:
     """Re-send recordings whose transcription failed; print each recovered transcript (nothing is typed)."""
-    from dictate.dictation import Pipeline, TranscriptionFailed
+    from dictate.dictation import Pipeline, TranscriptionFailed, Unreadable
     from dictate.engines import open_engine
     from dictate.store import History
 
     cfg = load_config(args)
     with History.open(cfg.history) as store:
+        if store.problem is not None:
+            raise store.problem  # what is delivered must be recorded, or the next retry would send it again
         if args.all:
             entries = store.pending()
             if not entries:
@@ -146,6 +148,10 @@ def cmd_retry(args: argparse.Namespace) -> int:
                 log.error("dictation %d: %s", entry.id, exc.message)
                 failed += 1
                 continue
+            except Unreadable as exc:  # named; the others are still sent
+                log.error("%s", exc.message)
+                failed += 1
+                continue
             if not result.text:
                 log.info("dictation %d: the server heard no words", entry.id)
                 continue
@@ -158,9 +164,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     """List past dictations, newest first, or show one (history show ID)."""
     import json
 
-    from dictate.store import History
+    from dictate.store import History, HistoryError
 
     cfg = load_config(args)
+    unreadable: HistoryError | None = None
     with History.open(cfg.history) as history:
         if args.history_action == "copy":
             from dictate.output import copy_to_clipboard
@@ -184,17 +191,26 @@ def cmd_history(args: argparse.Namespace) -> int:
                 for line in lines[1:]:  # a multi-line text stays in its column
                     print(f"{'':<{width}}{line}")
             return ExitCode.OK
-        entries = history.entries(search=args.search, limit=args.limit)
+        # Read what can be read: a database that cannot be written is still listed; one that cannot
+        # be read is named, with the recordings the spool holds for it.
+        try:
+            entries = history.entries(search=args.search, limit=args.limit)
+            if not history.readable and history.db_path.exists():
+                raise history.problem or HistoryError(f"cannot read {history.db_path}")
+        except HistoryError as exc:
+            entries, unreadable = [], exc
+        waiting = len(history.unindexed()) if unreadable else 0
+    if unreadable is not None:
+        log.warning("warning: %s; %d recording(s) in the spool wait for it", unreadable.message, waiting)
     if not cfg.history.enabled:
         log.info("history is off ([history] enabled = false): dictations are forgotten once delivered")
     if args.json:
         print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
-        return ExitCode.OK
-    if not entries:
+    elif entries:
+        _print_history_table(entries)
+    elif unreadable is None:
         log.info(f"no dictations match {args.search!r}" if args.search else "no dictations yet")
-        return ExitCode.OK
-    _print_history_table(entries)
-    return ExitCode.OK
+    return ExitCode.FAILURE if unreadable else ExitCode.OK
 
 
 def _missing_text(entry: Entry) -> str:
