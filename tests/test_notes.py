@@ -153,7 +153,9 @@ def test_stopping_while_the_server_hangs_leaves_at_once_with_the_utterances_in_t
         steps_until(t, lambda: len(engine.received) == 1 and len(history.pending()) == 3)
         t.finished()  # waits EXIT_WAIT at most, not for the server
         # Checked while the server still hangs: once it answers, the abandoned worker goes on.
-        said = "stopped with 3 utterance(s) not transcribed yet; they are in the spool: `dictate retry --all` sends them"
+        said = (
+            "stopped with 3 utterance(s) not transcribed yet; they are in the spool: `dictate retry --all` sends them"
+        )
         assert any(r.getMessage() == said for r in caplog.records)
         assert len(history.pending()) == 3
         assert t.sink.written == []  # type: ignore[attr-defined]
