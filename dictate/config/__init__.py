@@ -8,7 +8,7 @@ Modules, each with one job:
 - `render`: `config show` output and the commented example file
 
 Public names: Config, ApiConfig, AudioConfig, HotkeyConfig, OutputConfig, FeedbackConfig, HistoryConfig,
-NotesConfig, SECTIONS, FORMATS, OUTPUT_METHODS, PASTE_KEYS, load, from_dict,
+NotesConfig, TextConfig, CleanupConfig, Profile, SECTIONS, FORMATS, OUTPUT_METHODS, PASTE_KEYS, load, from_dict,
 config_path, data_dir, runtime_dir, APP, api_key, insecure_permissions_warning, check_endpoint, render,
 example.
 """
@@ -25,12 +25,15 @@ from dictate.config.schema import (
     SECTIONS,
     ApiConfig,
     AudioConfig,
+    CleanupConfig,
     Config,
     FeedbackConfig,
     HistoryConfig,
     HotkeyConfig,
     NotesConfig,
     OutputConfig,
+    Profile,
+    TextConfig,
 )
 from dictate.config.secrets import api_key, check_endpoint, insecure_permissions_warning
 
@@ -42,12 +45,15 @@ __all__ = [
     "SECTIONS",
     "ApiConfig",
     "AudioConfig",
+    "CleanupConfig",
     "Config",
     "FeedbackConfig",
     "HistoryConfig",
     "HotkeyConfig",
     "NotesConfig",
     "OutputConfig",
+    "Profile",
+    "TextConfig",
     "api_key",
     "check_endpoint",
     "config_path",

@@ -119,6 +119,7 @@ class Entry:
     release_to_request_ms: int | None  # key release -> request sent
     server_ms: int | None  # processing time reported by the server
     release_to_delivery_ms: int | None  # key release -> text delivered
+    raw_text: str | None = None  # the transcript before the text layer, when that changed it
 
     @property
     def pending(self) -> bool:
@@ -153,8 +154,8 @@ class Entry:
 
 SELECT = (
     "SELECT id, created, updated, source, status, duration, model, host, text, error, attempts, bytes_uploaded,"
-    " audio_name, audio_removed, press_to_audio_ms, release_to_request_ms, server_ms, release_to_delivery_ms"
-    " FROM dictations"
+    " audio_name, audio_removed, press_to_audio_ms, release_to_request_ms, server_ms, release_to_delivery_ms,"
+    " raw_text FROM dictations"
 )
 
 
@@ -179,6 +180,7 @@ def from_row(row: sqlite3.Row, spool_dir: Path) -> Entry:
         release_to_request_ms=row["release_to_request_ms"],
         server_ms=row["server_ms"],
         release_to_delivery_ms=row["release_to_delivery_ms"],
+        raw_text=row["raw_text"],
     )
 
 

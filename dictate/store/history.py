@@ -209,15 +209,17 @@ class History:
         bytes_uploaded: int | None = None,
         release_to_request_ms: float | None = None,
         server_ms: float | None = None,
+        raw_text: str | None = None,
     ) -> Entry:
-        """Record the transcript (queued/failed -> done); with the history off the text is not stored."""
+        """Record the transcript (queued/failed -> done); with the history off the text is not stored.
+        `raw_text` is the transcript as heard, kept beside the text when the text layer changed it."""
         with self._db.transaction() as db:
             entry = self._require(db, entry_id, "marked done", lambda e: e.can_become(DONE))
             db.execute(
                 "UPDATE dictations SET status = ?, text = ?, attempts = attempts + ?,"
                 " bytes_uploaded = coalesce(?, bytes_uploaded),"
                 " release_to_request_ms = coalesce(?, release_to_request_ms),"
-                " server_ms = coalesce(?, server_ms), updated = ? WHERE id = ?",
+                " server_ms = coalesce(?, server_ms), raw_text = ?, updated = ? WHERE id = ?",
                 (
                     DONE,
                     text if self.settings.enabled else None,
@@ -225,6 +227,7 @@ class History:
                     bytes_uploaded,
                     _ms(release_to_request_ms),
                     _ms(server_ms),
+                    raw_text if self.settings.enabled and raw_text != text else None,
                     iso(now()),
                     entry.id,
                 ),
