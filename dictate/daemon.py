@@ -9,6 +9,7 @@ this daemon's failed dictations once the endpoint answers again.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dictate.audio import DICTATION_STEPS, Recording
-from dictate.config import Config
+from dictate.config import Config, OutputConfig
 from dictate.dictation import Dictation, NothingToSend, Pipeline
 from dictate.errors import DictateError
 from dictate.listening import Event, Listening, Loop, Microphone, Part, Worker, open_recorder
@@ -71,6 +72,8 @@ class Daemon(Loop):
         self.config = config
         self.pipeline = pipeline
         self.output = output
+        # The output for a dictation's [output] settings (a profile may choose another); cmd_run sets it.
+        self.output_for: Callable[[OutputConfig], Output] = lambda _settings: output
         self.signs = signs
         self.modifiers_down = modifiers_down
         self.microphone = microphone
@@ -178,7 +181,7 @@ class Daemon(Loop):
                 upload.add_done_callback(lambda _done: self.worker.put(Work(dictation, stream=True)))
         elif work.stream:
             if not self.quitting:
-                dictation.stream(self._type)
+                dictation.stream(functools.partial(self._type, dictation=dictation))
         elif work.tail is not None:
             self._finish(work)
 
@@ -201,18 +204,23 @@ class Daemon(Loop):
             return
         text = dictation.unstreamed_text(result)
         self.pipeline.deliver(
-            result, self._type if text else lambda _text: None, text=text, released_at=work.released_at
+            result,
+            functools.partial(self._type, dictation=dictation) if text else lambda _text: None,
+            text=text,
+            released_at=work.released_at,
         )
         self.delivered += 1
         self._retry_wake.set()  # the endpoint answers: a good moment for what failed before
         log.debug("%s", dictation.timings(work.released_at, self._typed_at))
 
-    def _type(self, text: str) -> None:
+    def _type(self, text: str, dictation: Dictation | None = None) -> None:
         deadline = time.monotonic() + MODIFIER_WAIT
         while self.modifiers_down() and time.monotonic() < deadline:
             time.sleep(0.01)
-        space = self.config.output.trailing_space and self.output.name != "stdout"
-        self.output.deliver(text + (" " if space else ""))
+        settings = dictation.config.output if dictation is not None else self.config.output
+        output = self.output_for(settings)
+        space = settings.trailing_space and output.name != "stdout"
+        output.deliver(text + (" " if space else ""))
         self._typed_at = time.monotonic()
 
     # ---- background retry of this daemon's failed dictations ----------------------------------

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,7 +21,12 @@ from dictate.config import Config
 from dictate.engines import Engine, TranscriptionError
 from dictate.errors import DictateError
 from dictate.store import History, HistoryError
-from dictate.text import join, process
+from dictate.text import join
+from dictate.text.echo import is_echo
+from dictate.text_layer import TextLayer
+
+if TYPE_CHECKING:
+    from dictate.engines.chat import Cleaner
 
 log = logging.getLogger("dictate")
 
@@ -46,6 +52,7 @@ class Result:
     bytes_sent: int = 0
     request_sent_at: float | None = None  # monotonic time the last request went out
     server_seconds: float | None = None
+    heard: str | None = None  # the transcript as heard, before the text layer changed it
 
 
 def check_sendable(recording: Recording, config: Config) -> None:
@@ -63,15 +70,42 @@ class Pipeline:
     """What every dictation needs: the settings, the engine and the history, and the bookkeeping of
     spooling, delivering and discarding that every front end shares."""
 
-    def __init__(self, config: Config, engine: Engine, history: History | None, *, keep_claims: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        history: History | None,
+        *,
+        keep_claims: bool = False,
+        focus: Callable[[], Sequence[str] | None] | None = None,
+        cleaner: Cleaner | None = None,
+    ) -> None:
         self.config = config
         self.engine = engine
         self.history = history
         # A failed dictation is left for `dictate retry` or the daemon, unless its sender retries it itself.
         self.keep_claims = keep_claims
+        # The focused window's class, read at each start, chooses the dictation's profile (the daemon).
+        self.focus = focus
+        if cleaner is None:
+            from dictate.engines.chat import Cleaner, enabled_cleanups
+
+            cleaner = Cleaner(config) if enabled_cleanups(config) else None
+        self.text = TextLayer(config, cleaner)
 
     def start(self, *, source: str, pressed_at: float | None = None) -> Dictation:
-        return Dictation(self, source=source, pressed_at=pressed_at)
+        settings = self.config
+        if self.focus is not None:
+            from dictate.profiles import settings_for
+
+            choice = settings_for(self.config, self.focus())
+            log.debug("%s", choice.reason)
+            settings = choice.config
+        return Dictation(self, source=source, pressed_at=pressed_at, settings=settings)
+
+    def close(self) -> None:
+        """Release what the text layer holds (the clean-up's connections)."""
+        self.text.close()
 
     def send(self, recording: Recording, *, source: str, had_speech: bool | None = None) -> Result:
         """Spool a whole recording, then transcribe it; raise TranscriptionFailed naming the saved entry."""
@@ -146,6 +180,7 @@ class Pipeline:
                 bytes_uploaded=result.bytes_sent,
                 release_to_request_ms=to_request,
                 server_ms=server_ms,
+                raw_text=result.heard,
             )
         )
 
@@ -174,10 +209,16 @@ class Dictation:
     """
 
     def __init__(
-        self, pipeline: Pipeline, *, source: str, pressed_at: float | None = None, entry_id: int | None = None
+        self,
+        pipeline: Pipeline,
+        *,
+        source: str,
+        pressed_at: float | None = None,
+        entry_id: int | None = None,
+        settings: Config | None = None,
     ) -> None:
         self.pipeline = pipeline
-        self.config = pipeline.config
+        self.config = settings or pipeline.config  # the file's settings, or a profile's for this window
         self.source = source
         self.pressed_at = pressed_at
         self.press_ms: float | None = None
@@ -197,6 +238,7 @@ class Dictation:
         self.server: float | None = None
         self.handed_at: float | None = None  # finish() began: the tail was handed over
         self.answered_at: float | None = None  # every answer was in
+        self.cleanup_seconds: float | None = None
 
     @property
     def seconds(self) -> float:
@@ -215,6 +257,8 @@ class Dictation:
 
         press = f"{self.press_ms:.0f} ms" if self.press_ms is not None else "n/a"
         server = f"{self.server * 1000:.0f} ms" if self.server is not None else "n/a"
+        if self.cleanup_seconds is not None:
+            server += f", clean-up {self.cleanup_seconds * 1000:.0f} ms"
         return (
             f"press→first sample {press}; release→tail handed over {since(self.handed_at)}, "
             f"release→request {since(self.sent_at)}, release→answer {since(self.answered_at)}, "
@@ -233,11 +277,11 @@ class Dictation:
 
     def stream(self, write: Callable[[str], None]) -> None:
         """Deliver the parts transcribed so far that were not delivered yet, in order ([output] stream)."""
-        if self.finished:
-            return  # finish() delivers whatever is left
+        if self.finished or self.config.cleanup.enabled:
+            return  # finish() delivers whatever is left; the clean-up needs the whole text
         ready = self._ready_texts()
         for text in ready[self._streamed :]:
-            clean = process(text, allow_newlines=self.config.output.allow_newlines)
+            clean = self.pipeline.text.partial([text], self.config)
             if clean:
                 write(clean)
         self._streamed = max(self._streamed, len(ready))
@@ -246,8 +290,8 @@ class Dictation:
         """After finish: the text that stream() has not delivered yet."""
         if not self._streamed:
             return result.text
-        rest = join([upload.result() or "" for upload in self._uploads][self._streamed :])
-        return process(rest, allow_newlines=self.config.output.allow_newlines)
+        rest = [upload.result() or "" for upload in self._uploads][self._streamed :]
+        return self.pipeline.text.partial(rest, self.config)
 
     def finish(self, tail: Recording, *, had_speech: bool | None = None) -> Result:
         """Send the tail and return the whole text, spooled but not yet recorded as done: delivering it
@@ -282,10 +326,16 @@ class Dictation:
             raise self._failed()
         if speech is None:
             speech = has_speech(whole)
-        text = process(join(texts), had_speech=speech, allow_newlines=self.config.output.allow_newlines)
-        if not text:
+        written = self.pipeline.text.finish(texts, self.config, had_speech=speech)
+        self.cleanup_seconds = written.cleanup_seconds
+        if not written.heard:
             self.pipeline.discard(self.entry_id, "the server heard no words")
-        return Result(text, self.entry_id, whole.seconds, self.attempts, self.bytes_sent, self.sent_at, self.server)
+        elif not written.text:
+            log.info("nothing is left to type after the spoken commands")
+            self.pipeline.discard(self.entry_id, "nothing left after the spoken commands")
+        heard = written.heard if written.heard != written.text else None
+        seconds, attempts, sent = whole.seconds, self.attempts, self.bytes_sent
+        return Result(written.text, self.entry_id, seconds, attempts, sent, self.sent_at, self.server, heard)
 
     def cancel(self) -> None:
         self.pipeline.discard(self.entry_id, "cancelled")
@@ -341,7 +391,7 @@ class Dictation:
     def _send(self, part: Recording, context: list[str]) -> str | None:
         """Transcribe one part after the text in `context`; None when it failed."""
         try:
-            transcript = self.pipeline.engine.transcribe(part, join(context))
+            transcript = self.pipeline.engine.transcribe(part, join(context), self.config.text.vocabulary)
         except TranscriptionError as exc:
             with self._lock:
                 self.failure = self.failure or exc.message
@@ -352,6 +402,9 @@ class Dictation:
             self.sent_at = max(self.sent_at or 0.0, transcript.sent_at or 0.0) or None
             if transcript.server_seconds is not None:
                 self.server = (self.server or 0.0) + transcript.server_seconds
+        if is_echo(transcript.speech_text, transcript.prompt):
+            log.info("the transcript of a part repeated the prompt, not speech: it is dropped")
+            return ""
         return transcript.speech_text
 
 

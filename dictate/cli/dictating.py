@@ -32,9 +32,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dictate.daemon import Daemon
     from dictate.dictation import Pipeline, open_history
     from dictate.engines import open_engine
+    from dictate.focus import FocusReader
     from dictate.hotkey.listener import HotkeyListener
     from dictate.microphone import resolve_device
-    from dictate.output import choose_output, close_output
+    from dictate.output.outputs import Outputs
 
     cfg = load_config(args)
     keys = hotkey.parse_hotkey(cfg.hotkey.keys)
@@ -42,15 +43,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cancel is not None and cancel.keys <= keys.keys:
         raise ConfigError(f"[hotkey] cancel {cancel} is part of [hotkey] keys {keys}; choose another cancel key")
     engine = open_engine(cfg)
-    output, why = choose_output(cfg.output)
+    outputs = Outputs()
+    output, why = outputs.get(cfg.output)  # connects now (the display), not at the first release
     history = open_history(cfg)
     cues = Cues(cfg.feedback.sounds, cfg.feedback.notify, cfg.feedback.volume)
     # Pay the first-use costs now, not after the first release: PortAudio scans the devices when
     # loaded (most of a second), the output connects to the display, the encoder loads.
     resolve_device(cfg.audio.device)
-    output.prepare()
     encode(Recording(np.zeros(1600, dtype=np.int16), cfg.audio.sample_rate), cfg.api.format)
-    daemon = Daemon(cfg, Pipeline(cfg, engine, history), output, cues)
+    focus = FocusReader()  # the focused window at each press chooses the dictation's profile
+    pipeline = Pipeline(cfg, engine, history, focus=focus.window_class)
+    daemon = Daemon(cfg, pipeline, output, cues)
+    daemon.output_for = lambda settings: outputs.get(settings)[0]
     listener = None
     if not args.no_hotkey:
         listener = HotkeyListener(hotkey.HotkeyState(keys, cfg.hotkey.mode, cancel), daemon.post)
@@ -71,7 +75,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             listener.stop()
         server.close()
         engine.close()
-        close_output(output)
+        pipeline.close()
+        focus.close()
+        outputs.close()
     return ExitCode.OK
 
 
