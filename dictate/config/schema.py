@@ -71,11 +71,11 @@ def _check_replacements(value: Any) -> None:
         raise ValueError('expected a table of spoken phrase = what to write, such as { "fast api" = "FastAPI" }')
     for spoken, written in value.items():
         if not isinstance(written, str):
-            raise ValueError(f"{spoken!r}: expected the text to write, as a string")
+            raise ValueError(f"{json.dumps(spoken, ensure_ascii=False)}: expected the text to write, as a string")
         if not _SPOKEN.fullmatch(spoken):
             raise ValueError(
-                f"{spoken!r} is not a spoken phrase: write the words as they are said (letters, digits and spaces), "
-                'e.g. "c sharp" = "C#"'
+                f"{json.dumps(spoken, ensure_ascii=False)} is not a spoken phrase: write the words as they are said "
+                '(letters, digits and spaces), e.g. "c sharp" = "C#"'
             )
 
 

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from tests.rig.chat import ChatEndpoint
+
 
 @dataclass
 class Received:
@@ -45,6 +47,7 @@ class Received:
     seconds: float | None = None
     recognized: str | None = None
     at: float = field(default_factory=time.monotonic)  # when the request arrived
+    body: bytes = b""  # the raw body (the chat endpoint reads its JSON)
     answered_at: float | None = None  # when the answer was sent
 
 
@@ -99,6 +102,7 @@ class TranscriptionServer:
         self.received: list[Received] = []
         self.connections = 0
         self._replies: deque[Reply] = deque()
+        self.chat = ChatEndpoint()  # POST /chat/completions, for the clean-up (tests/rig/chat.py)
         self._lock = threading.Lock()
         self._decoder: Any = None
         self._httpd = _Server(("127.0.0.1", port), _Handler)
@@ -152,6 +156,8 @@ class TranscriptionServer:
     def handle(self, received: Received) -> Reply:
         with self._lock:
             self.received.append(received)
+        if received.method == "POST" and received.path.endswith("/chat/completions"):
+            return self.chat.handle(received, received.body)
         authorized = self.key is None or received.headers.get("authorization") == f"Bearer {self.key}"
         if received.method == "GET" and received.path.endswith("/models"):
             if not authorized:
@@ -245,7 +251,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body=body)
         ctype = self.headers.get("Content-Type", "")
         if ctype.startswith("multipart/form-data"):
             _parse_multipart(ctype, body, received)
