@@ -219,7 +219,7 @@ class Daemon(Loop):
             time.sleep(0.01)
         settings = dictation.config.output if dictation is not None else self.config.output
         output = self.output_for(settings)
-        space = settings.trailing_space and output.name != "stdout"
+        space = settings.trailing_space and output.name != "stdout" and not text.endswith("\n")
         output.deliver(text + (" " if space else ""))
         self._typed_at = time.monotonic()
 

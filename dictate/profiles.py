@@ -42,7 +42,10 @@ def settings_for(config: Config, window: Sequence[str] | None) -> Choice:
         settings = override(settings, profile.overrides)
         notes.append(f"[[profile]] {profile.number} (match {toml_value(profile.match)}) sets {_listed(profile)}")
     elif config.profiles:
-        notes.append(f"none of the {len(config.profiles)} [[profile]] tables matches")
+        count = len(config.profiles)
+        notes.append(
+            "the [[profile]] does not match" if count == 1 else f"none of the {count} [[profile]] tables match"
+        )
     if terminal and settings.output.allow_newlines:
         settings = override(settings, {"output": {"allow_newlines": False}})
     names = " / ".join(window)

@@ -9,6 +9,7 @@ which can only fail into the text as it was before it: the failure is one line, 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from dictate.engines.chat import Cleaner
 
 log = logging.getLogger("dictate")
+
+_NEWLINES_AT_START = re.compile(r"^[ \n]*\n[ \n]*")
+_NEWLINES_AT_END = re.compile(r"[ \n]*\n[ \n]*$")
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,13 @@ class TextLayer:
                 'a spoken "new line" became a space: a newline is sent as Enter only with [output] '
                 "allow_newlines = true, and never to a terminal"
             )
-        return sanitize(ruled, allow_newlines=allow)
+        clean = sanitize(ruled, allow_newlines=allow)
+        if allow and clean:
+            # A spoken "new line" at either end is meant: sanitize would trim it with the spaces.
+            lead, trail = _NEWLINES_AT_START.match(ruled), _NEWLINES_AT_END.search(ruled)
+            clean = (lead.group().replace(" ", "")[:2] if lead else "") + clean
+            clean += trail.group().replace(" ", "")[:2] if trail else ""
+        return clean
 
     def close(self) -> None:
         if self.cleaner is not None:

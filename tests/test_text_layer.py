@@ -128,3 +128,14 @@ def test_a_profile_chosen_by_the_focused_window(server: TranscriptionServer, tmp
     assert elsewhere.config.output.method == "auto"
     assert elsewhere.finish(speech(1.5)).text == "Cleaned."
     assert [seen for seen, _ in cleaner.seen] == ["hello, world"]
+
+
+def test_a_spoken_new_line_at_either_end_is_kept_where_newlines_are_allowed(
+    server: TranscriptionServer, tmp_path: Path
+) -> None:
+    p = pipeline(server, tmp_path, {"text": {"commands": True}, "output": {"allow_newlines": True}})
+    server.queue(Reply(body={"text": "new paragraph dear anna comma new line"}))
+    assert p.start(source="run").finish(speech(1.5)).text == "\n\ndear anna,\n"
+    closed = pipeline(server, tmp_path / "b", {"text": {"commands": True}})
+    server.queue(Reply(body={"text": "dear anna comma new line thanks new line"}))
+    assert closed.start(source="run").finish(speech(1.5)).text == "dear anna, thanks"
