@@ -66,10 +66,11 @@ class TextLayer:
     def finish(self, parts: Sequence[str], settings: Config, *, had_speech: bool = True) -> Written:
         """The text of a whole dictation; empty when nothing of it is to be delivered."""
         allow = settings.output.allow_newlines
-        heard = process(join(list(parts)), had_speech=had_speech, allow_newlines=allow)
+        clean = [sanitize(part, allow_newlines=allow) for part in parts]
+        heard = process(join(clean), had_speech=had_speech, allow_newlines=allow)
         if not heard:
             return Written("", "")
-        text = self.partial(parts, settings)
+        text = self._ruled(clean, settings)
         if not settings.cleanup.enabled or not text:
             return Written(text, heard)
         if self.cleaner is None:
@@ -85,19 +86,26 @@ class TextLayer:
     def partial(self, parts: Sequence[str], settings: Config) -> str:
         """The text of some parts after the rules, without the clean-up (for parts typed while speaking)."""
         allow = settings.output.allow_newlines
-        ruled = apply([sanitize(p, allow_newlines=allow) for p in parts], rules_for(settings))
+        return self._ruled([sanitize(part, allow_newlines=allow) for part in parts], settings)
+
+    def _ruled(self, clean: list[str], settings: Config) -> str:
+        rules = rules_for(settings)
+        if not rules.active:
+            return join(clean)
+        allow = settings.output.allow_newlines
+        ruled = apply(clean, rules)
         if "\n" in ruled and not allow:
             log.info(
                 'a spoken "new line" became a space: a newline is sent as Enter only with [output] '
                 "allow_newlines = true, and never to a terminal"
             )
-        clean = sanitize(ruled, allow_newlines=allow)
-        if allow and clean:
+        text = sanitize(ruled, allow_newlines=allow)
+        if allow and text:
             # A spoken "new line" at either end is meant: sanitize would trim it with the spaces.
             lead, trail = _NEWLINES_AT_START.match(ruled), _NEWLINES_AT_END.search(ruled)
-            clean = (lead.group().replace(" ", "")[:2] if lead else "") + clean
-            clean += trail.group().replace(" ", "")[:2] if trail else ""
-        return clean
+            text = (lead.group().replace(" ", "")[:2] if lead else "") + text
+            text += trail.group().replace(" ", "")[:2] if trail else ""
+        return text
 
     def close(self) -> None:
         if self.cleaner is not None:

@@ -39,10 +39,12 @@ class Table:
     scratch: frozenset[tuple[str, ...]]
     literal: frozenset[tuple[str, ...]]
     longest: int = field(init=False)
+    firsts: frozenset[str] = field(init=False)  # the words a command can start with
 
     def __post_init__(self) -> None:
         phrases = [*self.marks, *self.newline, *self.paragraph, *self.scratch, *self.literal]
         object.__setattr__(self, "longest", max(len(p) for p in phrases))
+        object.__setattr__(self, "firsts", frozenset(p[0] for p in phrases))
 
 
 def _phrases(*texts: str) -> frozenset[tuple[str, ...]]:
@@ -200,6 +202,8 @@ def apply(parts: Sequence[list[Word]], table: Table = ENGLISH, *, newlines: bool
 
 def _command(words: list[Word], start: int, table: Table, newlines: bool) -> tuple[int, str | None, Mark | None]:
     """(end, kind, mark) of the longest command starting at `start`, or (start, None, None)."""
+    if words[start].key not in table.firsts:
+        return start, None, None
     for size in range(min(table.longest, len(words) - start), 0, -1):
         key = tuple(w.key for w in words[start : start + size])
         if key in table.marks:

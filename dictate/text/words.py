@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Sentence punctuation, stripped from a word's ends for matching and kept for writing it back.
 PUNCTUATION = ",.;:!?\"'()[]{}“”‘’«»„‚…¿¡"
 _TOKENS = re.compile(r"\n+|[^\s]+")
-_ENDS = re.compile(f"^([{re.escape(PUNCTUATION)}]*)(.*?)([{re.escape(PUNCTUATION)}]*)$", re.DOTALL)
 SENTENCE_ENDS = frozenset(".!?…")
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):  # a tuple: made thousands of times per dictation, so made cheaply
     core: str  # the word as written, without its sentence punctuation
     lead: str = ""  # punctuation written before it
     trail: str = ""  # punctuation written after it
@@ -49,12 +47,12 @@ def split(text: str) -> list[Word]:
         if token[0] == "\n":
             words.append(Word(token, key=token))
             continue
-        match = _ENDS.match(token)
-        assert match is not None
-        lead, core, trail = match.groups()
+        core = token.strip(PUNCTUATION)
         if not core:  # punctuation alone ("—" is a core, "..." is not): keep it as written
-            core, lead, trail = token, "", ""
-        words.append(Word(core, lead, trail, core.casefold()))
+            words.append(Word(token, key=token.casefold()))
+            continue
+        start = len(token) - len(token.lstrip(PUNCTUATION))
+        words.append(Word(core, token[:start], token[start + len(core) :], core.casefold()))
     return words
 
 
