@@ -21,6 +21,7 @@ SECTIONS = [
     ("bench.output_speed", ["--repeat", "3"]),
     ("bench.formats", []),
     ("bench.segmenting", []),
+    ("bench.text", []),
 ]
 
 
