@@ -80,7 +80,7 @@ class TextLayer:
         try:
             text = self.cleaner.clean(text, settings)
         except DictateError as exc:
-            log.warning("warning: no clean-up: %s; the text is delivered as it was heard", exc.message)
+            log.warning("warning: no clean-up: %s; the text is delivered without it", exc.message)
         return Written(text, heard, time.monotonic() - started)
 
     def partial(self, parts: Sequence[str], settings: Config) -> str:
