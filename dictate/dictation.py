@@ -87,11 +87,7 @@ class Pipeline:
         self.keep_claims = keep_claims
         # The focused window's class, read at each start, chooses the dictation's profile (the daemon).
         self.focus = focus
-        if cleaner is None:
-            from dictate.engines.chat import Cleaner, enabled_cleanups
-
-            cleaner = Cleaner(config) if enabled_cleanups(config) else None
-        self.text = TextLayer(config, cleaner)
+        self.text = TextLayer(config, cleaner)  # builds the Cleaner it needs when none is given
 
     def start(self, *, source: str, pressed_at: float | None = None) -> Dictation:
         settings = self.config

@@ -52,6 +52,10 @@ class TextLayer:
     """The rules and the clean-up (a Cleaner, when any dictation may use one)."""
 
     def __init__(self, config: Config, cleaner: Cleaner | None = None) -> None:
+        if cleaner is None:
+            from dictate.engines.chat import Cleaner, enabled_cleanups
+
+            cleaner = Cleaner(config) if enabled_cleanups(config) else None
         self.cleaner = cleaner
         vocabulary = config.text.vocabulary
         fits = vocabulary_room(config.api.prompt, vocabulary)
