@@ -86,6 +86,7 @@ class DaemonUnderTest:
         base_url: str,
         extra: str = "",
         *,
+        api: str = "",
         verbose: bool = False,
     ) -> None:
         self.home = workdir / "home"
@@ -93,7 +94,7 @@ class DaemonUnderTest:
         config = self.home / ".config" / "dictate" / "config.toml"
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(
-            f'[api]\nbase_url = "{base_url}"\n[output]\nmethod = "type"\n'
+            f'[api]\nbase_url = "{base_url}"\n{api}[output]\nmethod = "type"\n'
             f"[feedback]\nsounds = false\nnotify = false\n{extra}"
         )
         self.run = proc.Running([*(["-v"] if verbose else []), "run", "--no-hotkey"], self.env, stdin=None)

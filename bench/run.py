@@ -21,6 +21,8 @@ SECTIONS = [
     ("bench.output_speed", ["--repeat", "3"]),
     ("bench.formats", []),
     ("bench.segmenting", []),
+    ("bench.resampling", []),
+    ("bench.long_files", []),
     ("bench.text", []),
 ]
 

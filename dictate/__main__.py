@@ -1,5 +1,3 @@
-import sys
+from dictate.cli.main import run
 
-from dictate.cli import main
-
-sys.exit(main())
+run()

@@ -1,7 +1,10 @@
 """The control socket: `dictate ctl start|stop|toggle|cancel|status` talks to the running daemon.
 
 For Wayland compositors and window-manager key bindings, where a global key listener cannot see
-keys. One Unix socket in $XDG_RUNTIME_DIR, mode 0600; one line in, one JSON line out.
+keys. One Unix socket in the runtime folder (dictate.config.paths.runtime_dir), mode 0600; one line
+in, one JSON line out. Neither side trusts the other's user: the client sends only to a socket
+that is ours in a folder that is ours and private, and the server answers only peers of our uid
+(SO_PEERCRED), so another user can neither catch our commands nor send us hers.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ import contextlib
 import json
 import os
 import socket
+import stat
+import struct
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from dictate.config import runtime_dir
+from dictate.config.paths import owner_name, private_dir_problem
 from dictate.errors import DictateError
 
 COMMANDS = ("start", "stop", "toggle", "cancel", "status", "pause", "resume")
@@ -25,9 +31,35 @@ MAX_LINE = 1024
 NOTES_COMMANDS = ("pause", "resume")
 
 
-def socket_path(environ: Mapping[str, str] = os.environ, *, notes: bool = False) -> Path:
-    """The daemon's socket, or that of `dictate notes`, which can run beside it."""
-    return runtime_dir(environ) / ("dictate-notes.sock" if notes else "dictate.sock")
+def socket_path(environ: Mapping[str, str] = os.environ, *, notes: bool = False, create: bool = False) -> Path:
+    """The daemon's socket, or that of `dictate notes`, which can run beside it; `create` makes the
+    runtime folder when it is the one in the temp folder."""
+    return runtime_dir(environ, create=create) / ("dictate-notes.sock" if notes else "dictate.sock")
+
+
+def check_folder(path: Path) -> None:
+    """Refuse a socket path whose folder is not ours and private (a symlink, another user's, open to others)."""
+    problem = private_dir_problem(path.parent)
+    if problem and problem != "does not exist":
+        raise DictateError(
+            f"refusing the control socket {path}: its folder {problem}; "
+            "set XDG_RUNTIME_DIR to a private folder of yours (mode 0700)"
+        )
+
+
+def socket_problem(path: Path) -> str | None:
+    """What makes the file at `path` not our socket, or None when it is one (or there is none)."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISSOCK(info.st_mode):
+        return "is not a socket"
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return f"belongs to {owner_name(info.st_uid)}, not to you"
+    return None
 
 
 class ControlServer:
@@ -41,7 +73,11 @@ class ControlServer:
 
     def start(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if self.path.exists() or self.path.is_symlink():
+        check_folder(self.path)
+        problem = socket_problem(self.path)
+        if problem:
+            raise DictateError(f"refusing the control socket {self.path}: it {problem}; remove it and start again")
+        if os.path.lexists(self.path):
             if _answers(self.path):
                 raise DictateError(
                     f"another dictate daemon is running (control socket {self.path}); "
@@ -79,6 +115,8 @@ class ControlServer:
                 return
             with conn:
                 conn.settimeout(2)
+                if not _same_user(conn):
+                    continue  # another user's process: no answer at all
                 try:
                     line = _read_line(conn)
                     command = line.strip()
@@ -101,6 +139,19 @@ def _read_line(conn: socket.socket) -> str:
     return data.split(b"\n", 1)[0].decode()
 
 
+def _same_user(conn: socket.socket) -> bool:
+    """Whether the peer runs as our uid (SO_PEERCRED on Linux; elsewhere the private folder is the guard)."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None or not hasattr(os, "getuid"):
+        return True
+    try:
+        creds = conn.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    except OSError:
+        return False
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return bool(uid == os.getuid())
+
+
 def _answers(path: Path) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
@@ -114,6 +165,12 @@ def _answers(path: Path) -> bool:
 def send(command: str, path: Path | None = None, timeout: float = 5) -> dict[str, Any]:
     """Send one command to the running daemon and return its reply."""
     path = path or socket_path()
+    check_folder(path)
+    problem = socket_problem(path)
+    if problem:
+        raise DictateError(
+            f"refusing the control socket {path}: it {problem}; nothing was sent: remove it and start the daemon again"
+        )
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:

@@ -1,27 +1,32 @@
 """`dictate run`, the push-to-talk daemon: a press opens the microphone, a release sends the tail, and
 the text appears at the cursor.
 
-The main thread is the shared listening loop; parts cut at pauses while the key is held go to one
-worker, which transcribes them and delivers dictations in the order they were made, so nothing is
-ever typed out of order and on release only the tail is left to send. A background thread re-sends
-this daemon's failed dictations once the endpoint answers again.
+The main thread is the shared listening loop. What it records goes through two threads, each in
+order. The intake spools every part and tail the moment it comes and starts its upload, and never
+waits for an answer, so a dictation behind one whose server hangs is on disk all the same. The
+delivery waits for each dictation's answers and types them in the order the dictations were made,
+so nothing is ever typed out of order and on release only the tail is left to send. At exit the
+delivery gets EXIT_WAIT seconds; what is still in flight then is left in the spool for
+`dictate retry`. A background thread re-sends this daemon's failed dictations once the endpoint
+answers again.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
-from dictate.audio import DICTATION_STEPS, Recording
+from dictate.audio import Recording
 from dictate.config import Config, OutputConfig
-from dictate.dictation import Dictation, NothingToSend, Pipeline
+from dictate.dictation import Dictation, NothingToSend, Pipeline, Result, TranscriptionFailed, part_steps
 from dictate.errors import DictateError
-from dictate.listening import Event, Listening, Loop, Microphone, Part, Worker, open_recorder
+from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
 from dictate.output import Output
 
 log = logging.getLogger("dictate")
@@ -30,6 +35,7 @@ MODIFIER_WAIT = 1.0  # longest wait for the hotkey's modifiers to be released be
 WARM_AFTER = 20.0  # re-open the connection on key press when it has been idle this long
 NEVER = float("inf")
 RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds between background retries while the endpoint fails
+ANSWER_WAITERS = 8  # threads waiting for dictations' answers (threads are made as needed, then kept)
 RETRY_ATTEMPTS, RETRY_AGE = 8, 24 * 3600.0  # give up (leave it to `dictate retry`) after these
 
 
@@ -45,8 +51,9 @@ class Signs(Protocol):
 
 @dataclass
 class Work:
-    """One step for the worker: a part cut while recording, the tail at release, a cancellation, or
-    (with [output] stream) a part finished, so what is ready can be typed."""
+    """One step: for the intake a part cut while recording, the tail at release, or a cancellation;
+    for the delivery a tail being finished (`finishing`), or (with [output] stream) a part
+    finished, so what is ready can be typed."""
 
     dictation: Dictation
     part: Recording | None = None
@@ -55,6 +62,22 @@ class Work:
     cancelled: bool = False
     stream: bool = False
     deliver: bool = True  # False while the daemon is stopping: print instead of typing
+    finishing: Future[Result] = field(default_factory=Future)  # the tail's Dictation.result, once handed over
+
+
+GONE: Any = object()  # what _open.pop() gives for a dictation someone else settled
+
+
+def _outcome(work: Work | None) -> Result | BaseException | None:
+    """What the tail's hand_over() and result() came to; None while in flight (or not handed over)."""
+    if work is None or not work.finishing.done():
+        return None
+    return work.finishing.exception() or work.finishing.result()
+
+
+def _interrupted(entry_id: int, history: Any) -> None:
+    history.mark_failed(entry_id, "interrupted: dictate stopped before the answer came")
+    history.release(entry_id)
 
 
 class Daemon(Loop):
@@ -77,7 +100,12 @@ class Daemon(Loop):
         self.signs = signs
         self.modifiers_down = modifiers_down
         self.microphone = microphone
-        self.worker: Worker[Work] = Worker("dictate-worker", self._do, signs.error)
+        self.intake: Worker[Work] = Worker("dictate-intake", self._take_in, signs.error)
+        self.delivery: Worker[Work] = Worker("dictate-delivery", self._deliver, signs.error)
+        self._answers = ThreadPoolExecutor(max_workers=ANSWER_WAITERS, thread_name_prefix="dictate-answers")
+        # Dictations started and not yet delivered, dropped or left behind; whoever pops one from
+        # here (the delivery, a cancellation, or the exit) is the one that settles it.
+        self._open: dict[Dictation, Work | None] = {}
         self._dictation: Dictation | None = None
         self._last_request = -NEVER
         self._retry_wake = threading.Event()
@@ -92,7 +120,8 @@ class Daemon(Loop):
     # ---- the main thread ---------------------------------------------------------------------
 
     def started(self) -> None:
-        self.worker.start()
+        self.intake.start()
+        self.delivery.start()
         if self.pipeline.history is not None:
             threading.Thread(target=self._retry_failed, name="dictate-retry", daemon=True).start()
 
@@ -109,7 +138,7 @@ class Daemon(Loop):
         return {
             "ok": True,
             "state": self.state,
-            "queued": self.worker.pending(),
+            "queued": len(self._open) - (self._dictation is not None),
             "delivered": self.delivered,
             "recovered": self.recovered,
         }
@@ -122,7 +151,7 @@ class Daemon(Loop):
         if self.listening.first_sample_at is not None:
             self._dictation.first_sample(self.listening.first_sample_at)
         for part in parts:
-            self.worker.put(Work(self._dictation, part=part.recording))
+            self.intake.put(Work(self._dictation, part=part.recording))
 
     def on_full(self) -> None:
         log.warning(
@@ -136,12 +165,48 @@ class Daemon(Loop):
             log.info("finishing the recording in progress before exiting")
             self.quitting = True
             self._stop(time.monotonic())
-        self.worker.finish()
+        deadline = time.monotonic() + EXIT_WAIT
+        self.intake.finish(EXIT_WAIT)  # spooling only: it is through in moments
+        if not self.delivery.finish(max(0.0, deadline - time.monotonic())):
+            self._leave_in_spool()
+
+    def _leave_in_spool(self) -> None:
+        """The wait at exit ran out: what is still being transcribed stays in the spool, marked
+        failed (interrupted), for `dictate retry --all` and the next daemon's background retry; a
+        text already in hand (behind one that is not) is kept in the history."""
+        saved, kept, lost = [], [], 0
+        for dictation in list(self._open):
+            work = self._open.pop(dictation, GONE)
+            if work is GONE:
+                continue  # settled by the delivery meanwhile
+            if dictation.entry_id is None:
+                lost += 1
+                continue
+            outcome = _outcome(work)
+            if isinstance(outcome, Result):
+                if outcome.text:
+                    self.pipeline.keep(outcome)
+                    kept.append(dictation.entry_id)
+            elif outcome is None:
+                self.pipeline.record(partial(_interrupted, dictation.entry_id))
+                saved.append(dictation.entry_id)
+            elif not isinstance(outcome, NothingToSend):
+                saved.append(dictation.entry_id)  # failed, and marked so by the dictation
+        said = []
+        if saved:
+            said.append(f"{len(saved)} not transcribed are in the spool: `dictate retry --all` sends them")
+        if kept:
+            said.append(f"{len(kept)} transcribed are in the history: `dictate history show {kept[0]}`")
+        if lost:
+            said.append(f"{lost} could not be saved and are lost")
+        if said:
+            log.warning("stopped before %d dictation(s) were delivered: %s", len(saved + kept) + lost, "; ".join(said))
 
     def _start(self, pressed_at: float) -> None:
-        steps = DICTATION_STEPS if self.config.audio.incremental else ()
+        steps = part_steps(self.config)
         self.listening = Listening(self.config.audio, steps, microphone=self.microphone)
         self._dictation = self.pipeline.start(source="run", pressed_at=pressed_at)
+        self._open[self._dictation] = None
         self.signs.cue("start")
         if time.monotonic() - self._last_request > WARM_AFTER:
             threading.Thread(target=self.pipeline.engine.warm, name="dictate-warm", daemon=True).start()
@@ -155,7 +220,9 @@ class Daemon(Loop):
         if listening.first_sample_at is not None:
             dictation.first_sample(listening.first_sample_at)
         # The tail goes on before the device is closed and the cue played: neither is on the way to the text.
-        self.worker.put(Work(dictation, tail=tail.recording, released_at=released_at, deliver=not self.quitting))
+        work = Work(dictation, tail=tail.recording, released_at=released_at, deliver=not self.quitting)
+        self._open[dictation] = work
+        self.intake.put(work)
         listening.close()
         self.signs.cue("stop")
         self._last_request = time.monotonic()
@@ -163,39 +230,67 @@ class Daemon(Loop):
     def _cancel(self) -> None:
         assert self.listening is not None and self._dictation is not None
         self.listening.end()
-        self.worker.put(Work(self._dictation, cancelled=True))
+        self.intake.put(Work(self._dictation, cancelled=True))
         self.listening = self._dictation = None
         self.signs.cue("cancel")
         log.info("recording cancelled")
 
-    # ---- the worker --------------------------------------------------------------------------
+    # ---- the intake: spool, and start uploads; never wait for an answer ---------------------------
 
-    def _do(self, work: Work) -> None:
+    def _take_in(self, work: Work) -> None:
         dictation = work.dictation
         if work.cancelled:
-            dictation.cancel()
+            if self._open.pop(dictation, GONE) is not GONE:
+                dictation.cancel()
         elif work.part is not None:
-            upload = dictation.add(work.part)
+            upload = dictation.add(work.part)  # spooled, then sent
             log.debug("part of %.1f s sent while recording", work.part.seconds)
             if upload is not None and self.config.output.stream:
-                upload.add_done_callback(lambda _done: self.worker.put(Work(dictation, stream=True)))
-        elif work.stream:
-            if not self.quitting:
-                dictation.stream(functools.partial(self._type, dictation=dictation))
+                upload.add_done_callback(lambda _done: self.delivery.put(Work(dictation, stream=True)))
         elif work.tail is not None:
-            self._finish(work)
+            # The tail's upload starts, then it is spooled, here; the wait for the answers is on a
+            # thread of the pool, so the next dictation is taken in (and spooled) meanwhile. When
+            # every one of them waits on a hanging server, the next answers wait their turn, but
+            # nothing waits to be spooled.
+            try:
+                dictation.hand_over(work.tail)
+            except BaseException as exc:  # NothingToSend: reported by the delivery, in order
+                work.finishing.set_exception(exc)
+            else:
+                self._answers.submit(self._await_answers, dictation, work.finishing)
+            self.delivery.put(work)
 
-    def _finish(self, work: Work) -> None:
-        dictation = work.dictation
-        assert work.tail is not None
+    @staticmethod
+    def _await_answers(dictation: Dictation, finishing: Future[Result]) -> None:
         try:
-            result = dictation.finish(work.tail)
-        except NothingToSend as exc:
-            log.info("%s", exc.message)
+            finishing.set_result(dictation.result())
+        except BaseException as exc:  # handed to the delivery, which reports it
+            finishing.set_exception(exc)
+
+    # ---- the delivery: answers awaited and typed in order -------------------------------------
+
+    def _deliver(self, work: Work) -> None:
+        if work.stream:
+            if not self.quitting:
+                work.dictation.stream(partial(self._type, dictation=work.dictation))
             return
+        dictation = work.dictation
+        try:
+            result = work.finishing.result()
+        except NothingToSend as exc:
+            if self._open.pop(dictation, GONE) is not GONE:
+                log.info("%s", exc.message)
+            return
+        except BaseException:
+            if self._open.pop(dictation, GONE) is not GONE:
+                raise
+            return
+        if self._open.pop(dictation, GONE) is GONE:
+            return  # the daemon stopped meanwhile and left it in the spool
         self._last_request = time.monotonic()
         if not result.text:
-            log.info("the server heard no words")
+            if result.heard is None:  # else the spoken commands left nothing, and the dictation said so
+                log.info("the server heard no words")
             return
         if not work.deliver or self.quitting:
             # The daemon is being stopped: the focus is probably the terminal that stopped it.
@@ -205,7 +300,7 @@ class Daemon(Loop):
         text = dictation.unstreamed_text(result)
         self.pipeline.deliver(
             result,
-            functools.partial(self._type, dictation=dictation) if text else lambda _text: None,
+            partial(self._type, dictation=dictation) if text else lambda _text: None,
             text=text,
             released_at=work.released_at,
         )
@@ -235,9 +330,20 @@ class Daemon(Loop):
             delay = RETRY_FIRST if self._retry_pending() else min(delay * 2, RETRY_MAX)
 
     def _retry_pending(self) -> bool:
-        """Try each pending dictation of ours, oldest first; False when one failed again."""
+        """Try the failed dictations kept in memory, then each pending one of ours in the spool, oldest
+        first; False when the endpoint failed again. One whose audio cannot be read is recorded as
+        failed and passed over: it must not hold up the others."""
         history = self.pipeline.history
         assert history is not None
+        for dictation in self.pipeline.held():
+            if self.quitting:
+                return True
+            try:
+                result = dictation.retry()
+            except TranscriptionFailed as exc:
+                log.debug("background retry of a dictation kept in memory failed: %s", exc.message)
+                return False
+            self._recovered(result)
         now = time.time()
         for entry in history.pending():
             if self.quitting:
@@ -246,17 +352,36 @@ class Daemon(Loop):
             # Only failed ones: a queued entry may be a dictation this daemon is sending right now.
             if entry.source != "run" or entry.status != "failed" or entry.attempts >= RETRY_ATTEMPTS or too_old:
                 continue
+            if entry.key in {d.spooled.key for d in self.pipeline.held() if d.spooled is not None}:
+                continue  # kept in memory as well (the disk took only part of it): sent from there
             if not history.claim(entry.id):
                 continue
             try:
                 result = self.pipeline.resend(entry.id)
-            except DictateError as exc:
+            except TranscriptionFailed as exc:
                 log.debug("background retry of dictation %d failed: %s", entry.id, exc.message)
                 return False
-            if result.text:
-                self.pipeline.keep(result)
-                self.recovered += 1
-                message = f"dictation {entry.id} recovered; it was not typed: `dictate history show {entry.id}`"
-                log.info("%s", message)
-                self.signs.notify("dictate", message)
+            except DictateError as exc:  # its audio cannot be read (Unreadable), or it is gone
+                log.warning("warning: %s", exc.message)
+                continue
+            self._recovered(result)
         return True
+
+    def _recovered(self, result: Result) -> None:
+        """Keep a text the background retry obtained and say where it is; it is not typed, as the focus
+        has moved on. One the history cannot keep is printed on the daemon's output instead."""
+        if not result.text:
+            return
+        self.recovered += 1
+        if result.entry_id is not None and self.pipeline.keep(result):
+            self.pipeline.release(result.spooled)
+            message = (
+                f"dictation {result.entry_id} recovered; it was not typed: `dictate history show {result.entry_id}`"
+            )
+        else:
+            print(result.text, flush=True)
+            if result.spooled is not None:
+                self.pipeline.drop(result.spooled)
+            message = "a dictation kept in memory was recovered; the history cannot keep it, so it was printed"
+        log.info("%s", message)
+        self.signs.notify("dictate", message)

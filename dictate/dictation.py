@@ -1,5 +1,6 @@
-"""One dictation from recorded audio to delivered text, spooled so that nothing is lost on the way,
-and the one place where a delivery is recorded.
+"""One dictation from recorded audio to delivered text, spooled so that nothing is lost on the way;
+`Pipeline` gives it the engine, and the store through Safekeeping (safekeeping.py), the one place
+where a delivery is recorded.
 
 Collaborators (engine, history) are passed in, so tests and other front ends can swap them.
 """
@@ -16,14 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dictate.audio import Recording, decode, encode, has_speech
+from dictate.audio import Recording, dictation_steps, has_speech
 from dictate.config import Config
 from dictate.engines import Engine, TranscriptionError
 from dictate.errors import DictateError
-from dictate.store import History, HistoryError
+from dictate.safekeeping import IN_MEMORY, Safekeeping
+from dictate.store import History, HistoryError, Spooled
 from dictate.text import join
-from dictate.text.echo import is_echo
-from dictate.text_layer import TextLayer
+from dictate.text_layer import TextLayer, speech_of
 
 if TYPE_CHECKING:
     from dictate.engines.chat import Cleaner
@@ -43,16 +44,32 @@ class TranscriptionFailed(DictateError):
         self.entry_id = entry_id
 
 
+class Unreadable(DictateError):
+    """A spooled dictation's audio cannot be read (damaged, or gone); recorded as its failure."""
+
+
 @dataclass(frozen=True)
 class Result:
     text: str  # clean, without any trailing space
-    entry_id: int | None  # the history entry, None when the history could not be used
+    spooled: Spooled | None  # its audio in the spool; None when it could not be written there
     seconds: float
     attempts: int = 0
     bytes_sent: int = 0
     request_sent_at: float | None = None  # monotonic time the last request went out
     server_seconds: float | None = None
-    heard: str | None = None  # the transcript as heard, before the text layer changed it
+    heard: str | None = None  # the transcript as heard, when the text layer changed it
+
+    @property
+    def entry_id(self) -> int | None:
+        """Its history entry; None when the history could not index it."""
+        return self.spooled.id if self.spooled is not None else None
+
+
+def part_steps(config: Config) -> tuple[tuple[float, float], ...]:
+    """Where a dictation may be cut while the speaker goes on ([audio] incremental; none: never)."""
+    from dictate.engines import min_part_seconds
+
+    return dictation_steps(min_part_seconds(config)) if config.audio.incremental else ()
 
 
 def check_sendable(recording: Recording, config: Config) -> None:
@@ -66,9 +83,9 @@ def check_sendable(recording: Recording, config: Config) -> None:
         raise NothingToSend(f"no speech heard in {recording.seconds:.1f} s of audio; nothing sent")
 
 
-class Pipeline:
-    """What every dictation needs: the settings, the engine and the history, and the bookkeeping of
-    spooling, delivering and discarding that every front end shares."""
+class Pipeline(Safekeeping):
+    """What every dictation needs: the settings, the engine, the text layer and the history; with the
+    bookkeeping in the store that every front end shares (safekeeping.py)."""
 
     def __init__(
         self,
@@ -80,11 +97,8 @@ class Pipeline:
         focus: Callable[[], Sequence[str] | None] | None = None,
         cleaner: Cleaner | None = None,
     ) -> None:
-        self.config = config
+        super().__init__(config, history, keep_claims=keep_claims)
         self.engine = engine
-        self.history = history
-        # A failed dictation is left for `dictate retry` or the daemon, unless its sender retries it itself.
-        self.keep_claims = keep_claims
         # The focused window's class, read at each start, chooses the dictation's profile (the daemon).
         self.focus = focus
         self.text = TextLayer(config, cleaner)  # builds the Cleaner it needs when none is given
@@ -107,91 +121,20 @@ class Pipeline:
         """Spool a whole recording, then transcribe it; raise TranscriptionFailed naming the saved entry."""
         return self.start(source=source).finish(recording, had_speech=had_speech)
 
-    def resend(self, entry_id: int) -> Result:
-        """Transcribe a spooled recording again (`dictate retry`, background retries, notes)."""
+    def resend(self, target: int | Spooled) -> Result:
+        """Transcribe a spooled dictation again, all its parts as one (`dictate retry`, background retries, notes)."""
         assert self.history is not None
-        dictation = Dictation(self, source="retry", entry_id=entry_id)
-        return dictation.finish(decode(self.history.read_audio(entry_id)))
-
-    def spool(self, recording: Recording, *, source: str, press_ms: float | None = None) -> int | None:
-        """Write a recording durably to the spool as a new entry; its ID, or None when it could not be
-        saved (a full disk must not also cost the dictation in memory: it is sent anyway)."""
-        if self.history is None:
-            return None
-        api = self.config.api
+        spooled = target if isinstance(target, Spooled) else self.history.handle(target)
         try:
-            # The spool is WAV whatever the upload format: it only ever grows by appending samples.
-            entry = self.history.spool(
-                encode(recording, "wav"),
-                source=source,
-                model=api.model,
-                base_url=api.base_url,
-                press_to_audio_ms=press_ms,
-            )
+            audio = self.history.read_recording(spooled)
         except HistoryError as exc:
-            log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
-            return None
-        return entry.id
-
-    def append(self, entry_id: int, samples: np.ndarray, seconds: float) -> bool:
-        """Add samples to the end of a spooled recording; False (with a warning) when they could not be."""
-        assert self.history is not None
-        try:
-            self.history.append_audio(entry_id, samples.tobytes(), seconds)
-        except HistoryError as exc:
-            log.warning("warning: the recording could not be saved (%s); sending it anyway", exc.message)
-            return False
-        return True
-
-    def deliver(
-        self, result: Result, write: Callable[[str], None], *, text: str | None = None, released_at: float | None = None
-    ) -> None:
-        """Hand the text (by default the result's) to `write`, then record that it reached the user;
-        the spooled audio goes unless kept. When `write` fails, the text stays in the history. The
-        history is written after the text went out: it is not on the way to the cursor."""
-        try:
-            write(result.text if text is None else text)
-        except DictateError as exc:
-            self.keep(result, released_at=released_at)
-            where = f": `dictate history show {result.entry_id}`" if result.entry_id else ""
-            raise DictateError(f"{exc.message}; the text is kept in the history{where}") from None
-        ms = (time.monotonic() - released_at) * 1000 if released_at else None
-        self.keep(result, released_at=released_at)
-        if result.entry_id is not None:
-            entry_id = result.entry_id
-            self.record(lambda h: h.mark_delivered(entry_id, release_to_delivery_ms=ms))
-
-    def keep(self, result: Result, *, released_at: float | None = None) -> None:
-        """Record a dictation's text in the history (done); its audio stays until it is delivered."""
-        if result.entry_id is None or not result.text:
-            return
-        entry_id = result.entry_id
-        to_request = (result.request_sent_at - released_at) * 1000 if result.request_sent_at and released_at else None
-        server_ms = result.server_seconds * 1000 if result.server_seconds is not None else None
-        self.record(
-            lambda h: h.mark_done(
-                entry_id,
-                result.text,
-                attempts=result.attempts,
-                bytes_uploaded=result.bytes_sent,
-                release_to_request_ms=to_request,
-                server_ms=server_ms,
-                raw_text=result.heard,
-            )
-        )
-
-    def discard(self, entry_id: int | None, reason: str) -> None:
-        if entry_id is not None and self.history is not None:
-            self.record(lambda h: h.discard(entry_id, reason))
-
-    def record(self, step: Callable[[History], object]) -> None:
-        """Apply one step to the history; a failure is a warning, never the loss of the dictation."""
-        if self.history is None:
-            return
-        try:
-            step(self.history)
-        except HistoryError as exc:
-            log.warning("warning: history not updated: %s", exc.message)
+            # Named and recorded, and let go: one damaged file must not stop the others being sent.
+            entry_id, message = spooled.id, exc.message
+            if entry_id is not None:
+                self.record(lambda h: h.mark_failed(entry_id, message, attempts=0))
+            self.release(spooled)
+            raise Unreadable(message) from None
+        return Dictation(self, source="retry", spooled=spooled, audio=audio).retry()
 
 
 class Dictation:
@@ -200,8 +143,9 @@ class Dictation:
     Each part is uploaded as soon as it is cut, with the text of the parts already transcribed as
     its prompt; the tail may go up while the last part is still in flight, so release never waits
     for more than the slower of the two. Texts are joined in order whatever order answers come in.
-    Before any upload the spool holds all audio of the dictation so far, so a failure or a crash at
-    any point loses nothing: the whole is kept for `dictate retry`.
+    Before any answer is awaited the spool holds all audio of the dictation so far, one part file per
+    step, so a failure or a crash at any point loses nothing: the whole is kept for `dictate retry`.
+    When the disk refuses, the audio stays in memory (`Pipeline.held`) until it is sent.
     """
 
     def __init__(
@@ -210,7 +154,8 @@ class Dictation:
         *,
         source: str,
         pressed_at: float | None = None,
-        entry_id: int | None = None,
+        spooled: Spooled | None = None,
+        audio: Recording | None = None,
         settings: Config | None = None,
     ) -> None:
         self.pipeline = pipeline
@@ -218,13 +163,13 @@ class Dictation:
         self.source = source
         self.pressed_at = pressed_at
         self.press_ms: float | None = None
-        self.entry_id = entry_id
+        self.spooled = spooled
         self.finished = False  # finish() ran: nothing more may be streamed
+        self.unsaved: str | None = None  # why the disk refused part of the audio
         self._streamed = 0  # how many parts were delivered early ([output] stream)
-        self._spooled = entry_id is not None  # a retried entry is in the spool already
-        self._spooled_samples = 0
-        self._audio: list[np.ndarray] = []
-        self._rate = self.config.audio.sample_rate
+        self._audio: list[np.ndarray] = [audio.samples] if audio is not None else []
+        self._rate = audio.rate if audio is not None else self.config.audio.sample_rate
+        self._on_disk = len(self._audio)  # how many of _audio the spool holds (a resent one: all)
         self._uploads: list[Future[str | None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -235,6 +180,12 @@ class Dictation:
         self.handed_at: float | None = None  # finish() began: the tail was handed over
         self.answered_at: float | None = None  # every answer was in
         self.cleanup_seconds: float | None = None
+        self._handed: Recording | None = None  # all of it, once the tail is handed over
+        self._speech: bool | None = None  # whether it holds speech, when that is known
+
+    @property
+    def entry_id(self) -> int | None:
+        return self.spooled.id if self.spooled is not None else None
 
     @property
     def seconds(self) -> float:
@@ -292,27 +243,55 @@ class Dictation:
     def finish(self, tail: Recording, *, had_speech: bool | None = None) -> Result:
         """Send the tail and return the whole text, spooled but not yet recorded as done: delivering it
         (Pipeline.deliver) or keeping it (Pipeline.keep) does that. Raise NothingToSend or
-        TranscriptionFailed."""
+        TranscriptionFailed. The same as `hand_over`, then `result`."""
+        self.hand_over(tail, had_speech=had_speech)
+        return self.result()
+
+    def hand_over(self, tail: Recording, *, had_speech: bool | None = None) -> None:
+        """Spool the tail and start its upload; nothing here waits for a server (NothingToSend when
+        there is nothing to send). Then `result` waits for the answers."""
         self.handed_at = time.monotonic()
         self._keep(tail)
-        whole = Recording(np.concatenate(self._audio), self._rate)
-        speech = had_speech
-        if not self._uploads and self.source != "retry" and had_speech is None:
+        whole = self._whole()
+        self._speech = had_speech
+        if not self._uploads and had_speech is None:
             try:
                 check_sendable(whole, self.config)
             except NothingToSend:
-                self.pipeline.discard(self.entry_id, "nothing to send")
+                self.pipeline.discard(self.spooled, "nothing to send")
                 raise
-            speech = True
+            self._speech = True
+        # Every recording is on disk before anything that can block: the tail is spooled (one small
+        # file in the upload format, about a millisecond) before its upload starts, so a crash at any
+        # moment of the upload loses nothing.
+        self._spool()
         if (
             self.failure is None
             and len(tail.samples)
             and (had_speech is not None or not self._uploads or has_speech(tail))
         ):
             self._submit(tail)
-        # The tail is on its way; it reaches the spool before any answer is awaited, so a failure or a
-        # crash from here on loses nothing, and the upload does not wait for the disk.
+        self._handed = whole
+
+    def result(self) -> Result:
+        """After `hand_over`: wait for every answer and return the whole text (see `finish`)."""
+        assert self._handed is not None, "hand_over() first"
+        return self._complete(self._handed, self._speech)
+
+    def retry(self) -> Result:
+        """Send the whole dictation again as one (a failed one kept in memory, or one read back from
+        the spool); first write to the spool what it does not hold yet, if the disk now takes it."""
         self._spool()
+        self.failure, self._uploads, self._executor, self.finished = None, [], None, False
+        self.attempts = self.bytes_sent = self._streamed = 0
+        whole = self._whole()
+        self._submit(whole)
+        return self._complete(whole, None)
+
+    def cancel(self) -> None:
+        self.pipeline.discard(self.spooled, "cancelled")
+
+    def _complete(self, whole: Recording, speech: bool | None) -> Result:
         texts = [upload.result() or "" for upload in self._uploads]
         self.answered_at = time.monotonic()
         self.finished = True
@@ -320,32 +299,45 @@ class Dictation:
             self._executor.shutdown(wait=False)
         if self.failure is not None:
             raise self._failed()
+        self.pipeline.forget(self)
         if speech is None:
             speech = has_speech(whole)
         written = self.pipeline.text.finish(texts, self.config, had_speech=speech)
         self.cleanup_seconds = written.cleanup_seconds
         if not written.heard:
-            self.pipeline.discard(self.entry_id, "the server heard no words")
+            self.pipeline.discard(self.spooled, "the server heard no words")
         elif not written.text:
             log.info("nothing is left to type after the spoken commands")
-            self.pipeline.discard(self.entry_id, "nothing left after the spoken commands")
+            self.pipeline.discard(self.spooled, "nothing left after the spoken commands")
         heard = written.heard if written.heard != written.text else None
         seconds, attempts, sent = whole.seconds, self.attempts, self.bytes_sent
-        return Result(written.text, self.entry_id, seconds, attempts, sent, self.sent_at, self.server, heard)
-
-    def cancel(self) -> None:
-        self.pipeline.discard(self.entry_id, "cancelled")
+        return Result(written.text, self.spooled, seconds, attempts, sent, self.sent_at, self.server, heard)
 
     def _failed(self) -> TranscriptionFailed:
         assert self.failure is not None
-        saved = ""
-        if self.entry_id is not None and self.pipeline.history is not None:
-            entry_id, failure, attempts = self.entry_id, self.failure, max(1, self.attempts)
-            self.pipeline.record(lambda h: h.mark_failed(entry_id, failure, attempts=attempts))
-            if not self.pipeline.keep_claims:
-                self.pipeline.record(lambda h: h.release(entry_id))
-            saved = f"; the recording is saved: run `dictate retry {entry_id}`"
-        return TranscriptionFailed(self.failure + saved, self.entry_id)
+        pipeline, spooled, failure = self.pipeline, self.spooled, self.failure
+        if pipeline.history is None:
+            return TranscriptionFailed(failure, None)  # nothing was to be saved (files to transcribe)
+        entry_id = self.entry_id
+        if entry_id is not None:
+            attempts, seconds = max(1, self.attempts), self.seconds
+            pipeline.record(lambda h: h.mark_failed(entry_id, failure, attempts=attempts, duration=seconds))
+        if spooled is not None and entry_id is not None and self._on_disk == len(self._audio):
+            pipeline.forget(self)
+            if not pipeline.keep_claims:
+                pipeline.release(spooled)
+            return TranscriptionFailed(f"{failure}; the recording is saved: run `dictate retry {entry_id}`", entry_id)
+        # Not all on disk, or not in the index, so nothing else would find it: kept in memory (and
+        # its claim held) for the daemon's background retry, unless its sender retries it itself.
+        if not pipeline.keep_claims:
+            pipeline.hold(self)
+        if self.unsaved is not None:
+            return TranscriptionFailed(f"{failure}; the recording could not be saved ({self.unsaved})", entry_id)
+        return TranscriptionFailed(
+            f"{failure}; the recording is kept in the spool: once the history database can be written again, "
+            "`dictate retry --all` sends it",
+            None,
+        )
 
     def _ready_texts(self) -> list[str]:
         """Texts of the parts transcribed so far, in order, up to the first one still in flight."""
@@ -360,6 +352,9 @@ class Dictation:
         self._rate = part.rate
         self._audio.append(part.samples)
 
+    def _whole(self) -> Recording:
+        return Recording(np.concatenate(self._audio), self._rate)
+
     def _submit(self, part: Recording) -> Future[str | None]:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dictate-upload")
@@ -368,21 +363,25 @@ class Dictation:
         return upload
 
     def _spool(self) -> None:
-        """Make the spool hold everything recorded so far: the first time all of it, then only what
-        came since, so the cost before an upload does not grow with the dictation."""
-        if self.pipeline.history is None or self.source == "retry":
+        """Make the spool hold everything recorded so far: what came since the last step, as its next
+        part, so the cost before an upload does not grow with the dictation. When the disk refuses,
+        the audio stays in memory (said once) and the next step tries again: the spool only ever
+        holds a beginning of the dictation, never one with a gap."""
+        if self._on_disk == len(self._audio) or self.pipeline.history is None:
             return
-        audio = np.concatenate(self._audio)
-        if not self._spooled:
-            self.entry_id = self.pipeline.spool(
-                Recording(audio, self._rate), source=self.source, press_ms=self.press_ms
-            )
-            self._spooled = self.entry_id is not None
-        elif len(audio) > self._spooled_samples:
-            assert self.entry_id is not None
-            if not self.pipeline.append(self.entry_id, audio[self._spooled_samples :], len(audio) / self._rate):
-                return
-        self._spooled_samples = len(audio)
+        recording = Recording(np.concatenate(self._audio[self._on_disk :]), self._rate)
+        try:
+            spooled = self.pipeline.save(self.spooled, recording, source=self.source, press_ms=self.press_ms)
+        except HistoryError as exc:
+            if self.unsaved is None:
+                self.unsaved = exc.message
+                log.warning("warning: %s; %s", exc.message, IN_MEMORY)
+            return
+        self.spooled = spooled
+        self._on_disk = len(self._audio)
+        if self.unsaved is not None:
+            log.info("the recording is saved now")
+            self.unsaved = None
 
     def _send(self, part: Recording, context: list[str]) -> str | None:
         """Transcribe one part after the text in `context`; None when it failed."""
@@ -398,16 +397,13 @@ class Dictation:
             self.sent_at = max(self.sent_at or 0.0, transcript.sent_at or 0.0) or None
             if transcript.server_seconds is not None:
                 self.server = (self.server or 0.0) + transcript.server_seconds
-        if is_echo(transcript.speech_text, transcript.prompt):
-            log.info("the transcript of a part repeated the prompt, not speech: it is dropped")
-            return ""
-        return transcript.speech_text
+        return speech_of(transcript)
 
 
-def open_history(config: Config) -> History | None:
-    """The history and spool, or None (with a warning) when they cannot be used."""
-    try:
-        return History.open(config.history)
-    except HistoryError as exc:
-        log.warning("warning: %s; dictations will not be saved", exc.message)
-        return None
+def open_history(config: Config) -> History:
+    """The history and spool; when the database cannot be written, one warning line says why and how
+    to repair it (the spool keeps the recordings meanwhile)."""
+    history = History.open(config.history)
+    if history.problem is not None and history.can_spool:  # else the first recording says it, when it matters
+        log.warning("warning: %s", history.problem.message)
+    return history

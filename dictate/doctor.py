@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dictate.config import Config
-from dictate.errors import DictateError
+from dictate.errors import DeviceError, DictateError
 
 TOOLS = (
     "wtype",  # dictate.output.wayland
@@ -30,7 +30,11 @@ class Check:
 
 
 def run_checks(config: Config | None, config_error: str | None) -> Iterator[Check]:
-    """Every check, in the order a dictation meets them; later checks still run after a failure."""
+    """Every check, in the order a dictation meets them; later checks still run after a failure. The
+    endpoint is sent nothing that `run` would refuse to send, and nothing at all when the config
+    could not be read (the defaults would send a key meant for another provider to OpenAI)."""
+    checks: tuple[Callable[[Config], Check], ...] = (_microphone, _display, _output, _hotkey, _engine)
+    unread = config is None
     if config is None:
         yield Check(
             "config",
@@ -40,14 +44,18 @@ def run_checks(config: Config | None, config_error: str | None) -> Iterator[Chec
         )
         from dictate.config import Config as Defaults
 
-        config = Defaults()
+        config, checks = Defaults(), checks[:-1]
     else:
         yield _config(config)
-    for check in (_microphone, _display, _output, _hotkey, _endpoint):
+    for check in checks:
         try:
             yield check(config)
+        except DeviceError as exc:  # the same words `run`, `once` and `notes` show, what and fix apart
+            yield Check(check.__name__.strip("_"), False, exc.what, exc.fix)
         except DictateError as exc:
             yield Check(check.__name__.strip("_"), False, exc.message)
+    if unread:
+        yield Check("engine", False, "not checked, nothing sent: the config could not be read", "fix it first")
 
 
 def _config(config: Config) -> Check:
@@ -56,11 +64,15 @@ def _config(config: Config) -> Check:
     where = str(config.path) if config.path else "no file, defaults in use"
     warning = cfg.insecure_permissions_warning(config)
     if warning:
-        return Check("config", False, warning, f"chmod 600 {config.path}")
+        return Check("config", False, warning, warning.rsplit("run: ", 1)[-1])
     try:
         cfg.check_endpoint(config)
     except DictateError as exc:
         return Check("config", False, exc.message, "use https, or set [api] allow_insecure = true")
+    try:
+        cfg.api_key(config)
+    except DictateError as exc:
+        return Check("config", False, exc.message, "set the key again, without spaces or line breaks")
     return Check("config", True, where)
 
 
@@ -68,16 +80,9 @@ def _microphone(config: Config) -> Check:
     import numpy as np
 
     from dictate.audio import Recording, frame_levels, peak_dbfs
-    from dictate.microphone import Recorder, input_devices
+    from dictate.microphone import Recorder, check_microphone
 
-    devices = input_devices()
-    if not devices:
-        return Check(
-            "microphone",
-            False,
-            "no input device found",
-            "connect a microphone; check that PulseAudio or PipeWire runs (`pactl info`)",
-        )
+    name = check_microphone(config.audio.device)
     blocks = []
     with Recorder(config.audio.device, config.audio.sample_rate) as recorder:
         deadline = time.monotonic() + 3  # a suspended source can take a moment to wake up
@@ -91,9 +96,6 @@ def _microphone(config: Config) -> Check:
         rate = recorder.capture_rate
     samples = np.concatenate(blocks) if blocks else np.empty(0, dtype=np.int16)
     recording = Recording(samples, rate).at_rate(config.audio.sample_rate)
-    name = (
-        next((d.name for d in devices if d.is_default), "default") if not config.audio.device else config.audio.device
-    )
     if recording.seconds < 0.5:
         return Check(
             "microphone",
@@ -122,20 +124,11 @@ def session_type() -> str:
 
 
 def _display(config: Config) -> Check:
-    from dictate.output import detect_session
+    from dictate.session import check_display
 
-    kind, why = detect_session()
+    why = check_display()
     found = [t for t in TOOLS if shutil.which(t)]
-    detail = f"{why}; tools found: {', '.join(found) or 'none'}"
-    if kind == "none":
-        return Check(
-            "display",
-            False,
-            detail,
-            "no DISPLAY or WAYLAND_DISPLAY: run dictate inside your desktop "
-            "session, or use `dictate once` in a terminal",
-        )
-    return Check("display", True, detail)
+    return Check("display", True, f"{why} answers; tools found: {', '.join(found) or 'none'}")
 
 
 def _output(config: Config) -> Check:
@@ -148,7 +141,9 @@ def _output(config: Config) -> Check:
 def _hotkey(config: Config) -> Check:
     from dictate.hotkey import HotkeyState, parse_hotkey
     from dictate.hotkey.listener import HotkeyListener
+    from dictate.session import check_hotkey_display
 
+    check_hotkey_display()
     listener = HotkeyListener(HotkeyState(parse_hotkey(config.hotkey.keys)), lambda _event: None)
     try:
         listener.start()
@@ -172,35 +167,65 @@ def _hotkey(config: Config) -> Check:
     return Check("hotkey", True, detail)
 
 
+def _engine(config: Config) -> Check:
+    """Which engine a dictation would use, and whether it can: the endpoint, or the local model."""
+    from dictate.engines import choose_engine
+
+    kind, why = choose_engine(config)
+    return _local_model(config, why) if kind == "local" else _endpoint(config)
+
+
+def _local_model(config: Config, why: str) -> Check:
+    from dictate.engines.local import LocalEngine, locate
+
+    place = locate(config.local.model)
+    if place.folder is None:
+        return Check(
+            "engine",
+            False,
+            f"local Whisper ({why}): the model {config.local.model!r} is not downloaded yet; it goes to {place.cache}",
+            "run `dictate model fetch` (needs the network once)",
+        )
+    engine = LocalEngine(config.api, config.local)
+    engine.load()
+    return Check(
+        "engine",
+        True,
+        f"local Whisper ({why}): model {config.local.model} in {engine.folder}, on {engine.device} "
+        f"({engine.compute_type}), loaded in {engine.load_seconds:.1f} s",
+    )
+
+
 def _endpoint(config: Config) -> Check:
-    import requests
-
     from dictate import config as cfg
-    from dictate.engines.http import network_error
+    from dictate.engines import TranscriptionError
+    from dictate.engines.http import NO_RETRY, HttpEngine
     from dictate.engines.replies import parse_error
-    from dictate.errors import redact
 
-    key, source = cfg.api_key(config)
-    url = config.api.base_url.rstrip("/") + "/models"
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    shown = cfg.display_url(config.api.base_url)
+    problem = cfg.endpoint_problem(config.api.base_url, config.api.allow_insecure)
+    if problem:  # the policy `run` applies: the key and the voice do not go there
+        return Check("endpoint", False, f"not checked, nothing sent: {problem}", "fix [api] base_url first")
+    key, source = cfg.api_key(config)  # a key `run` would refuse is not sent either (a ConfigError)
+    engine = HttpEngine(config.api, key, retry=NO_RETRY)
     try:
-        response = requests.get(url, headers=headers, timeout=10)
-    except requests.RequestException as exc:
-        error = network_error(exc, config.api)
-        return Check("endpoint", False, error.message, "start the server, or correct [api] base_url")
+        answer = engine.probe()
+    except TranscriptionError as exc:
+        return Check("endpoint", False, exc.message, "start the server, or correct [api] base_url")
+    finally:
+        engine.close()
     keyinfo = f"key from {source}" if key else "no key"
-    if response.status_code in (401, 403):
-        message, _ = parse_error(response.headers.get("Content-Type", ""), response.content[:4096])
+    if answer.status in (401, 403):
+        message, _ = parse_error(answer.content_type, answer.body)
         hint = "set DICTATE_API_KEY or " + (config.api.api_key_env or "OPENAI_API_KEY") + " to a valid key"
         return Check(
             "endpoint",
             False,
-            f"{config.api.base_url} refused the key ({keyinfo}): HTTP "
-            f"{response.status_code} {redact(message)}".rstrip(),
+            f"{shown} refused the key ({keyinfo}): HTTP {answer.status} {message}".rstrip(),
             hint,
         )
-    if response.status_code == 200:
-        models = _model_ids(response)
+    if answer.status == 200:
+        models = _model_ids(answer.body)
         if models and config.api.model not in models:
             sample = ", ".join(sorted(m for m in models if "whisper" in m or "transcri" in m)[:8]) or ", ".join(
                 sorted(models)[:8]
@@ -208,27 +233,30 @@ def _endpoint(config: Config) -> Check:
             return Check(
                 "endpoint",
                 False,
-                f"{config.api.base_url} answers ({keyinfo}) but does not offer model {config.api.model!r}",
+                f"{shown} answers ({keyinfo}) but does not offer model {config.api.model!r}",
                 f"set [api] model to one it offers: {sample}",
             )
-        return Check("endpoint", True, f"{config.api.base_url} answers and accepts the request ({keyinfo})")
+        return Check("endpoint", True, f"{shown} answers and accepts the request ({keyinfo})")
     return Check(
         "endpoint",
         True,
-        f"{config.api.base_url} answers (HTTP {response.status_code} for /models, "
-        f"so the key could not be verified; {keyinfo})",
+        f"{shown} answers (HTTP {answer.status} for /models, so the key could not be verified; {keyinfo})",
     )
 
 
-def _model_ids(response: object) -> set[str]:
+def _model_ids(body: bytes) -> set[str]:
+    import json
+
+    from dictate.engines.replies import excerpt
+
     try:
-        data = response.json()  # type: ignore[attr-defined]
+        data = json.loads(body.decode("utf-8"))
     except ValueError:
         return set()
     items = data.get("data") if isinstance(data, dict) else None
-    return (
-        {str(m.get("id")) for m in items if isinstance(m, dict) and m.get("id")} if isinstance(items, list) else set()
-    )
+    if not isinstance(items, list):
+        return set()
+    return {excerpt(str(m.get("id")), 80) for m in items if isinstance(m, dict) and m.get("id")}
 
 
 def report(checks: Iterator[Check], write: Callable[[str], None]) -> int:

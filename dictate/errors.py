@@ -38,6 +38,16 @@ class ConfigError(DictateError):
     exit_code = ExitCode.USAGE
 
 
+class DeviceError(DictateError):
+    """A device (the microphone, the display) is missing or does not answer: what is wrong, and what
+    to do. The message is both in one line; `dictate doctor` shows them apart."""
+
+    def __init__(self, what: str, fix: str) -> None:
+        super().__init__(f"{what}; {fix}")
+        self.what = what
+        self.fix = fix
+
+
 # ---- secrets ---------------------------------------------------------------------------------------
 
 MASK = "***"

@@ -30,6 +30,9 @@ log = logging.getLogger("dictate")
 POLL = 0.02  # longest wait for an event while the microphone is open, before taking its blocks
 IDLE_POLL = 0.5  # seconds an idle loop waits for an event
 REPLY_TIMEOUT = 5.0
+# Longest wait at exit for what is being transcribed; what is still in flight then stays in the spool,
+# so SIGINT or SIGTERM is honoured within 2 s even while a server hangs.
+EXIT_WAIT = 1.5
 
 
 class Microphone(Protocol):
@@ -149,8 +152,9 @@ class Loop:
 
     Subclasses say what an event does (`apply`), what to do with parts (`take`), and when the
     microphone is full (`on_full`); `listening` is the open microphone or None. The first SIGINT or
-    SIGTERM posts "quit", so what is in progress is finished; a second one leaves at once
-    (KeyboardInterrupt): whatever is unfinished is in the spool.
+    SIGTERM posts "quit", so the recording in progress is finished and what is being transcribed
+    gets up to EXIT_WAIT seconds (`finished`); a second one leaves at once (KeyboardInterrupt).
+    Either way, whatever is unfinished is in the spool.
     """
 
     def __init__(self) -> None:
@@ -269,21 +273,34 @@ class Worker(Generic[T]):
         self._report = report
         self._items: queue.Queue[T | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._lock = threading.Lock()
+        self._left = 0  # items put and not yet done
 
     def start(self) -> None:
         self._thread.start()
 
     def put(self, item: T) -> None:
+        with self._lock:
+            self._left += 1
         self._items.put(item)
 
     def pending(self) -> int:
+        """Items waiting for their turn."""
         return self._items.qsize()
 
-    def finish(self, timeout: float | None = None) -> None:
-        """Do what is queued, then stop."""
+    def unfinished(self) -> int:
+        """Items waiting or being done."""
+        with self._lock:
+            return self._left
+
+    def finish(self, timeout: float | None = None) -> bool:
+        """Do what is queued, then stop. With a `timeout`, wait no longer than that: False when items
+        were still unfinished then (the thread goes on with them, a daemon thread that does not hold
+        the process)."""
         self._items.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def _run(self) -> None:
         while (item := self._items.get()) is not None:
@@ -295,3 +312,6 @@ class Worker(Generic[T]):
                 if not isinstance(exc, DictateError):
                     log.debug("traceback", exc_info=True)
                 self._report(message)
+            finally:
+                with self._lock:
+                    self._left -= 1

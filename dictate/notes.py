@@ -2,7 +2,8 @@
 in the background, and append it with its time to a notes file, in order, one flushed line at a time.
 
 Each utterance is spooled the moment it is cut, so when the endpoint is down the utterances wait on
-disk and are appended, still in order, once it answers again.
+disk and are appended, still in order, once it answers again. At exit the worker gets EXIT_WAIT
+seconds; what it has not sent by then stays in the spool for `dictate retry`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dictate.audio import Recording, has_speech
 from dictate.config import Config, data_dir
 from dictate.dictation import NothingToSend, Pipeline, Result, TranscriptionFailed
 from dictate.errors import DictateError
-from dictate.listening import Event, Listening, Loop, Microphone, Part, Worker, open_recorder
+from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
+from dictate.store import Spooled
 
 log = logging.getLogger("dictate")
 
@@ -86,7 +88,7 @@ class LineSink:
 class Utterance:
     started: datetime
     recording: Recording
-    entry_id: int | None  # its place in the spool, None when the history cannot be used
+    spooled: Spooled | None  # its place in the spool, None when it could not be written there
 
 
 class NoteTaker(Loop):
@@ -139,10 +141,15 @@ class NoteTaker(Loop):
     def finished(self) -> None:
         self._stopping.set()
         self._close()
-        pending = self.worker.pending()
+        pending = self.worker.unfinished()
         if pending:
             log.info("finishing %d pending utterance(s)…", pending)
-        self.worker.finish()
+        if not self.worker.finish(EXIT_WAIT):
+            log.warning(
+                "stopped with %d utterance(s) not transcribed yet; they are in the spool: "
+                "`dictate retry --all` sends them",
+                self.worker.unfinished(),
+            )
 
     def _open(self) -> None:
         self.listening = Listening(
@@ -166,9 +173,9 @@ class NoteTaker(Loop):
         listening = listening or self.listening
         assert listening is not None
         started = datetime.fromtimestamp(listening.opened_at + part.start)
-        entry_id = self.pipeline.spool(part.recording, source="notes")
+        spooled = self.pipeline.spool(part.recording, source="notes")
         log.debug("utterance of %.1f s queued", part.recording.seconds)
-        self.worker.put(Utterance(started, part.recording, entry_id))
+        self.worker.put(Utterance(started, part.recording, spooled))
 
     # ---- the worker: in order, and patient while the endpoint is down -------------------------
 
@@ -198,19 +205,20 @@ class NoteTaker(Loop):
 
     def _send(self, utterance: Utterance) -> Result:
         history = self.pipeline.history
-        if utterance.entry_id is not None and history is not None:
-            if not history.claim(utterance.entry_id):
-                raise NothingToSend(f"dictation {utterance.entry_id} was taken by another dictate process")
-            return self.pipeline.resend(utterance.entry_id)
+        if utterance.spooled is not None and history is not None:
+            if not history.claim(utterance.spooled):
+                raise NothingToSend(f"dictation {utterance.spooled.id} was taken by another dictate process")
+            return self.pipeline.resend(utterance.spooled)
         return self.pipeline.send(utterance.recording, source="notes", had_speech=True)
 
     def _give_up(self, utterance: Utterance, exc: TranscriptionFailed) -> None:
-        if utterance.entry_id is not None:
+        entry_id = utterance.spooled.id if utterance.spooled is not None else None
+        if entry_id is not None:
             log.error(
                 "utterance from %s is saved as dictation %d; add it later with `dictate retry %d`",
                 f"{utterance.started:%H:%M:%S}",
-                utterance.entry_id,
-                utterance.entry_id,
+                entry_id,
+                entry_id,
             )
         else:
             log.error("utterance from %s is lost: %s", f"{utterance.started:%H:%M:%S}", exc.message)

@@ -1,9 +1,11 @@
 """The text layer of a dictation: from the transcripts of its parts to the text that is delivered.
+A dictation (dictation.py) and `dictate transcribe` (cli/recordings.py) both go through it.
 
-First the pure rules of dictate.text, in order: sanitize and the silence filter (the transcript as
-heard), then vocabulary spellings, replacements and spoken commands (text.pipeline), then the
-output's newline rule. Then, when [cleanup] is on for this dictation, the clean-up by a chat model,
-which can only fail into the text as it was before it: the failure is one line, nothing is lost.
+A part's transcript counts as speech unless it repeats its prompt (`speech_of`). Then the pure
+rules of dictate.text, in order: sanitize and the silence filter (the transcript as heard), then
+vocabulary spellings, replacements and spoken commands (text.pipeline), then the output's newline
+rule. Then, when [cleanup] is on for this dictation, the clean-up by a chat model, which can only
+fail into the text as it was before it: the failure is one line, nothing is lost.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from typing import TYPE_CHECKING
 from dictate.config import Config
 from dictate.errors import DictateError
 from dictate.text import join, process, sanitize
+from dictate.text.echo import is_echo
 from dictate.text.pipeline import Rules, apply
 from dictate.text.prompt import vocabulary_room
 
 if TYPE_CHECKING:
+    from dictate.engines import Transcript
     from dictate.engines.chat import Cleaner
 
 log = logging.getLogger("dictate")
@@ -35,6 +39,14 @@ class Written:
     text: str  # what is delivered
     heard: str  # the transcript as the model heard it (sanitized, joined)
     cleanup_seconds: float | None = None  # how long the clean-up took, when it ran
+
+
+def speech_of(transcript: Transcript) -> str:
+    """A part's transcript as speech: empty when the model repeated its prompt instead (an echo)."""
+    if is_echo(transcript.speech_text, transcript.prompt):
+        log.info("the transcript of a part repeated the prompt, not speech: it is dropped")
+        return ""
+    return transcript.speech_text
 
 
 def rules_for(settings: Config) -> Rules:

@@ -3,6 +3,10 @@
 # are missing (PortAudio, and on Wayland the typing/clipboard tools), puts dictate in its own
 # virtual environment with a `dictate` command in ~/.local/bin, writes a starter config, then runs
 # the push-to-talk daemon. Safe to run again.
+#
+# With an API key in the environment (OPENAI_API_KEY or DICTATE_API_KEY) dictate sends audio to
+# the endpoint. Without one, or with --local, it installs Whisper for this machine (the [local]
+# extra) and fetches its model once, with progress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -17,17 +21,31 @@ ensure_packages $packages
 PY=$(find_python)
 ensure_venv_support "$PY"
 
+forced=0
+args=()
+for arg in "$@"; do
+    if [ "$arg" = "--local" ]; then forced=1; else args+=("$arg"); fi
+done
+local_engine=$forced
+[ -n "${DICTATE_API_KEY:-}${OPENAI_API_KEY:-}" ] || local_engine=1
+
 venv="${XDG_DATA_HOME:-$HOME/.local/share}/dictate/venv"
 [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade .
+if [ "$local_engine" = 1 ]; then
+    echo "dictate: installing Whisper for this machine (no API key given, or --local)" >&2
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade ".[local]"
+else
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade .
+fi
 mkdir -p "$HOME/.local/bin"
 ln -sf "$venv/bin/dictate" "$HOME/.local/bin/dictate"
 echo "dictate: installed $HOME/.local/bin/dictate" >&2
 
 config=$("$venv/bin/dictate" config path)
 [ -e "$config" ] || "$venv/bin/dictate" config init
-if [ -z "${DICTATE_API_KEY:-}${OPENAI_API_KEY:-}" ] && ! grep -qE '^\s*api_key\s*=\s*"[^"]' "$config"; then
-    echo "dictate: no API key found: export OPENAI_API_KEY=... (or DICTATE_API_KEY), or point [api] base_url in" >&2
-    echo "         $config at a local server that needs none." >&2
+if [ "$forced" = 1 ]; then
+    # --local: the commented default `# engine = "auto"` becomes a setting, so a key changes nothing.
+    grep -qE '^\s*engine\s*=' "$config" || sed -i 's/^# engine = "auto"$/engine = "local"/' "$config"
 fi
-exec "$venv/bin/dictate" run "$@"
+[ "$local_engine" = 1 ] && "$venv/bin/dictate" model fetch
+exec "$venv/bin/dictate" run "${args[@]}"

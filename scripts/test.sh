@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_packages \
-    libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins flite \
+    libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins flite ffmpeg \
     xvfb openbox xdotool xclip xsel xterm x11-xserver-utils x11-utils libnotify-bin \
     sway foot wtype wl-clipboard tmux zsh fish
 PY=$(find_python)

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from dictate import DictateError
 from dictate.control import ControlServer, send
+from tests.conftest import rig_unavailable
+from tests.rig.sound import RigUnavailable
+from tests.rig.users import second_user, shared_tmp
 
 
 def test_commands_round_trip_and_socket_is_private(tmp_path: Path) -> None:
@@ -47,3 +53,100 @@ def test_a_second_daemon_is_refused_and_a_stale_socket_replaced(tmp_path: Path) 
 def test_no_daemon_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DictateError, match="no dictate daemon is running"):
         send("status", tmp_path / "dictate.sock")
+
+
+def private(folder: Path) -> Path:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def test_a_socket_that_is_not_ours_gets_nothing(tmp_path: Path) -> None:
+    """Her socket where ours should be (given to another user here with chown, which needs root)."""
+    if os.geteuid() != 0:
+        pytest.skip("giving a socket to another user needs root")
+    path = private(tmp_path / "run") / "dictate.sock"
+    heard: list[bytes] = []
+    with socket.socket(socket.AF_UNIX) as hers:
+        hers.bind(str(path))
+        hers.listen(1)
+        os.chown(path, 65534, 65534)
+        with pytest.raises(DictateError) as info:
+            send("start", path)
+        hers.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            heard.append(hers.accept()[0].recv(100))
+    assert info.value.message == (
+        f"refusing the control socket {path}: it belongs to user nobody (uid 65534), not to you; "
+        "nothing was sent: remove it and start the daemon again"
+    )
+    assert heard == []  # she was not even connected to
+
+
+def test_a_symlink_in_place_of_the_socket_is_refused_by_both_sides(tmp_path: Path) -> None:
+    real = ControlServer(private(tmp_path / "elsewhere") / "d.sock", lambda c: {"ok": True, "real": True})
+    real.start()
+    try:
+        link = private(tmp_path / "run") / "d.sock"
+        link.symlink_to(real.path)
+        with pytest.raises(DictateError, match="it is a symbolic link; nothing was sent"):
+            send("status", link)
+        with pytest.raises(DictateError, match="it is a symbolic link; remove it"):
+            ControlServer(link, lambda c: {"ok": True}).start()
+        assert link.is_symlink()  # left for the user to look at
+    finally:
+        real.close()
+
+
+def test_a_folder_open_to_others_is_refused_by_both_sides(tmp_path: Path) -> None:
+    folder = private(tmp_path / "run")
+    server = ControlServer(folder / "d.sock", lambda c: {"ok": True})
+    server.start()
+    try:
+        folder.chmod(0o777)
+        with pytest.raises(DictateError, match=r"its folder is open to others \(mode 0777, must be 0700\)"):
+            send("status", server.path)
+    finally:
+        server.close()
+    with pytest.raises(DictateError, match="its folder is open to others"):
+        ControlServer(folder / "d.sock", lambda c: {"ok": True}).start()
+
+
+# Another user's client: connects, sends "start", prints what came back ("" when nothing did).
+CLIENT = r"""
+import socket, sys
+with socket.socket(socket.AF_UNIX) as s:
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    try:  # the server may close the connection before the command is even written
+        s.sendall(b"start\n")
+        print(repr(s.recv(1024)))
+    except (BrokenPipeError, ConnectionResetError):  # closed with the command unread
+        print(repr(b""))
+"""
+
+
+@pytest.mark.rig
+def test_the_server_answers_no_other_user(tmp_path: Path) -> None:
+    """Even when the folder and socket are opened up by mistake, a peer of another uid is refused
+    (SO_PEERCRED) and the command is never applied."""
+    try:
+        with second_user() as mallory, shared_tmp() as shared:
+            folder = shared / "run"
+            folder.mkdir(mode=0o700)
+            seen: list[str] = []
+            server = ControlServer(folder / "d.sock", lambda c: seen.append(c) or {"ok": True})
+            server.start()
+            try:
+                folder.chmod(0o755)
+                server.path.chmod(0o777)
+                client = mallory.python(CLIENT, str(server.path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                out, err = client.communicate(timeout=30)
+                assert client.returncode == 0, err
+                assert out.strip() == "b''"  # the connection was closed without an answer
+                folder.chmod(0o700)
+                assert send("status", server.path) == {"ok": True}  # the server is alive, and answers us
+            finally:
+                server.close()
+    except RigUnavailable as exc:
+        rig_unavailable(str(exc))
+    assert seen == ["status"]  # her "start" was never applied

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dictate.audio import Recording
 from dictate.config import from_dict
 from dictate.daemon import Daemon
-from dictate.dictation import Pipeline
+from dictate.dictation import Pipeline, TranscriptionFailed
 from dictate.errors import DictateError
 from dictate.store import History
-from tests.fakes import FakeEngine, FakeMicrophone, FakeOutput, FakeSigns, microphones, silence, speech
+from tests.fakes import FakeEngine, FakeMicrophone, FakeOutput, FakeSigns, down, microphones, silence, speech
 
 
 def daemon(
@@ -215,3 +216,92 @@ def test_verbose_timings_name_every_stage_from_the_release(tmp_path: Path, caplo
     ]
     values = [float(v) for v in stages.values()]
     assert values == sorted(values)  # each stage after the one before
+
+
+def test_a_dictation_behind_one_whose_server_hangs_is_spooled_and_the_exit_does_not_wait(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    hang = threading.Event()
+
+    def hanging(_recording: object) -> str:
+        hang.wait(20)
+        return "Too late."
+
+    first, second = FakeMicrophone(speech(1.0)), FakeMicrophone(speech(1.0, 400))
+    engine = FakeEngine(hanging, hanging)
+    d = daemon(tmp_path, first, second, engine=engine)
+    history = d.pipeline.history
+    assert history is not None
+    try:
+        hold(d, first)
+        steps_until(d, lambda: len(engine.received) == 1)  # the first is up, and its server hangs
+        hold(d, second)
+        # The second is on disk, and on its way, while the first still waits for its answer.
+        steps_until(d, lambda: len(history.entries()) == 2 and len(engine.received) == 2)
+        assert all(e.audio_path is not None and e.audio_path.exists() for e in history.entries())
+        d.post("quit")
+        steps_until(d, lambda: d.quitting)
+        d.finished()  # waits EXIT_WAIT at most, not for the server
+    finally:
+        hang.set()
+    assert [(e.status, e.error) for e in history.entries()] == [
+        ("failed", "interrupted: dictate stopped before the answer came")
+    ] * 2
+    assert [e.id for e in history.pending()] == [1, 2]  # what `dictate retry --all` sends
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert line == (
+        "stopped before 2 dictation(s) were delivered: 2 not transcribed are in the spool: "
+        "`dictate retry --all` sends them"
+    )
+    d.delivery.finish()  # the late answers come in now: nothing more is typed or recorded
+    assert d.output.texts == []  # type: ignore[attr-defined]
+    assert [e.status for e in history.entries()] == ["failed", "failed"]
+
+
+def test_an_answer_behind_a_hanging_one_is_kept_at_exit(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    hang = threading.Event()
+
+    def hanging(_recording: object) -> str:
+        hang.wait(20)
+        return "Too late."
+
+    first, second = FakeMicrophone(speech(1.0)), FakeMicrophone(speech(1.0, 400))
+    engine = FakeEngine(hanging, "Answered at once.")
+    d = daemon(tmp_path, first, second, engine=engine)
+    history = d.pipeline.history
+    assert history is not None
+    try:
+        hold(d, first)
+        hold(d, second)
+        # Typed in order: the second waits for the first, with its answer in hand.
+        steps_until(d, lambda: any(w is not None and w.finishing.done() for w in d._open.values()))
+        d.post("quit")
+        steps_until(d, lambda: d.quitting)
+        d.finished()
+    finally:
+        hang.set()
+    entries = {e.id: (e.status, e.text) for e in history.entries()}
+    assert entries == {1: ("failed", None), 2: ("done", "Answered at once.")}
+    assert d.output.texts == []  # type: ignore[attr-defined]
+    assert any("1 transcribed are in the history: `dictate history show 2`" in r.getMessage() for r in caplog.records)
+
+
+def test_the_background_retry_passes_over_a_damaged_recording_and_sends_the_others(tmp_path: Path) -> None:
+    cfg = from_dict({"audio": {"min_seconds": 0.1}})
+    signs = FakeSigns()
+    pipeline = Pipeline(cfg, FakeEngine(down(), down(), "Recovered."), History.open(cfg.history, folder=tmp_path))
+    d = Daemon(cfg, pipeline, FakeOutput(), signs)  # its threads are not started: one pass is run by hand
+    for _ in range(2):
+        with pytest.raises(TranscriptionFailed):
+            pipeline.send(Recording(speech(1.0), 16000), source="run", had_speech=True)
+    history = pipeline.history
+    assert history is not None
+    damaged, good = history.pending()
+    assert damaged.audio_path is not None
+    damaged.audio_path.write_bytes(b"not audio at all" * 64)
+
+    assert d._retry_pending()  # the endpoint answered: the pass went through
+    assert history.get(good.id).text == "Recovered."
+    assert d.recovered == 1 and any("recovered" in message for message in signs.notes)
+    failed = history.get(damaged.id)
+    assert failed.status == "failed" and "damaged" in (failed.error or "") and failed.audio_path is not None

@@ -3,13 +3,14 @@ endpoint against the local server (the rig's end-to-end doctor tests are in test
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from dictate import doctor
 from dictate.config import from_dict, load
-from tests.rig.server import TranscriptionServer
+from tests.rig.server import Reply, TranscriptionServer
 
 KEY = "sk-doctor-test-0123456789abcdefghij"
 
@@ -32,19 +33,23 @@ def test_the_report_is_one_line_per_check_with_a_fix_under_each_failure() -> Non
     ]
 
 
-def test_an_unreadable_config_is_reported_and_the_rest_still_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreadable_config_is_reported_the_rest_checked_and_nothing_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     names: list[str] = []
 
     def stub(config: object) -> doctor.Check:
         names.append("checked")
         return doctor.Check("x", True, "")
 
-    for name in ("_microphone", "_display", "_output", "_hotkey", "_endpoint"):
+    for name in ("_microphone", "_display", "_output", "_hotkey"):
         monkeypatch.setattr(doctor, name, stub)
+    monkeypatch.setattr(doctor, "_engine", lambda config: pytest.fail("the engine was checked"))
+    monkeypatch.setattr(doctor, "_endpoint", lambda config: pytest.fail("the endpoint was contacted"))
     checks = list(doctor.run_checks(None, "config.toml: invalid TOML"))
     assert (checks[0].name, checks[0].ok, checks[0].detail) == ("config", False, "config.toml: invalid TOML")
     assert "config init --force" in checks[0].hint
-    assert len(names) == 5
+    assert len(names) == 4
+    assert (checks[-1].name, checks[-1].ok) == ("engine", False)
+    assert checks[-1].detail == "not checked, nothing sent: the config could not be read"
 
 
 def test_a_key_in_a_file_others_can_read_fails_the_config_check(tmp_path: Path) -> None:
@@ -57,13 +62,29 @@ def test_a_key_in_a_file_others_can_read_fails_the_config_check(tmp_path: Path) 
     assert doctor._config(load(str(path))).ok
 
 
-def test_no_display_is_said_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("environ", "detail", "hint"),
+    [
+        ({}, "no graphical session (neither DISPLAY nor WAYLAND_DISPLAY is set)", "inside your desktop session"),
+        ({"DISPLAY": "bogus"}, "DISPLAY=bogus is not an X display name", "set DISPLAY to one like :0"),
+        ({"DISPLAY": ":917"}, "cannot connect to X display :917 (connection refused)", "DISPLAY"),
+        ({"WAYLAND_DISPLAY": "wayland-gone"}, "no Wayland compositor answers at ", "unset WAYLAND_DISPLAY"),
+    ],
+)
+def test_a_display_that_cannot_be_used_is_one_line_with_its_fix(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], detail: str, hint: str
+) -> None:
+    """The same words as `run` and `notes` say (dictate.session), the what and the fix apart."""
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE"):
         monkeypatch.delenv(name, raising=False)
-    check = doctor._display(from_dict({}))
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    for name in ("_microphone", "_output", "_hotkey", "_endpoint"):
+        monkeypatch.setattr(doctor, name, lambda config: doctor.Check("x", True, ""))
+    (check,) = [c for c in doctor.run_checks(from_dict({}), None) if c.name == "display"]
     assert not check.ok
-    assert check.detail.startswith("no graphical session (neither DISPLAY nor WAYLAND_DISPLAY is set)")
-    assert "dictate once" in check.hint
+    assert check.detail.startswith(detail) and hint in check.hint
+    assert "Error" not in check.detail + check.hint  # no library's exception names
 
 
 def test_the_endpoint_check_names_a_refused_key_without_showing_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,3 +109,54 @@ def test_the_endpoint_check_names_the_models_it_offers(monkeypatch: pytest.Monke
 def test_a_server_that_is_down_is_one_line() -> None:
     check = doctor._endpoint(from_dict({"api": {"base_url": "http://127.0.0.1:9/v1"}}))
     assert not check.ok and check.detail.startswith("connection refused by 127.0.0.1:9")
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Record every name look-up and connection instead of making it."""
+    tried: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        tried.append(args)
+        raise OSError("the test allows no network")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return tried
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.example.com/v1", "http://134744072/v1", "http://[2001:4860:4860::8888]/v1", "http://0x8080808/v1"],
+)
+def test_the_endpoint_check_sends_nothing_that_run_would_refuse(
+    monkeypatch: pytest.MonkeyPatch, no_network: list[object], url: str
+) -> None:
+    monkeypatch.setenv("DICTATE_API_KEY", KEY)
+    config = from_dict({"api": {"base_url": url}})
+    check = doctor._endpoint(config)
+    assert not check.ok and check.detail.startswith("not checked, nothing sent: ")
+    assert "plain http to a public host" in check.detail
+    assert no_network == []
+    assert not doctor._config(config).ok
+
+
+def test_a_key_run_would_refuse_is_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("_microphone", "_display", "_output", "_hotkey"):
+        monkeypatch.setattr(doctor, name, lambda config: doctor.Check("x", True, ""))
+    monkeypatch.setenv("DICTATE_API_KEY", KEY[:10] + "\r\n" + KEY[10:])
+    with TranscriptionServer() as server:
+        config = from_dict({"api": {"base_url": server.base_url}})
+        checks = {c.name: c for c in doctor.run_checks(config, None) if c.name in ("config", "endpoint")}
+    assert server.received == []
+    for check in checks.values():
+        assert not check.ok and "the API key from DICTATE_API_KEY has a space" in check.detail
+        assert KEY[:8] not in check.detail
+
+
+def test_the_endpoint_check_follows_no_redirect() -> None:
+    with TranscriptionServer() as server, TranscriptionServer() as elsewhere:
+        server.queue(Reply.redirect(elsewhere.base_url + "/models", 308))
+        check = doctor._endpoint(from_dict({"api": {"base_url": server.base_url}}))
+        assert elsewhere.received == []
+    assert not check.ok and f"set [api] base_url to {elsewhere.base_url}" in check.detail

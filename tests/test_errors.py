@@ -62,3 +62,15 @@ def test_short_values_are_not_secrets() -> None:
     add_secret("")
     add_secret(None)
     assert redact("abc def") == "abc def"
+
+
+def test_key_shapes_are_found_after_any_character_that_is_not_a_letter_or_digit() -> None:
+    for text in (
+        "key=sk-abcdefghijklmnopqrstu",
+        "_sk-abcdefghijklmnopqrstu",
+        '"gsk_abcdefghijklmnopqrstu"',
+        "Bearer:gsk_abcdefghijklmnopqrstu",
+        "(xai-abcdefghijklmnopqrstu)",
+        "x-api-key:rk-abcdefghijklmnopqrstu;",
+    ):
+        assert "abcdefghijkl" not in redact(text), text

@@ -127,3 +127,25 @@ def test_the_worker_keeps_order_and_survives_a_failing_item() -> None:
     worker.finish()
     assert done == [0, 1, 3, 4]
     assert reports == ["unexpected ValueError: item two is bad (run with --debug for a traceback)"]
+
+
+def test_finishing_the_worker_can_be_bounded() -> None:
+    release = threading.Event()
+    done: list[int] = []
+
+    def do(item: int) -> None:
+        if item == 0:
+            release.wait(20)
+        done.append(item)
+
+    worker: Worker[int] = Worker("test-worker", do)
+    worker.start()
+    for item in range(3):
+        worker.put(item)
+    try:
+        assert worker.finish(timeout=0.2) is False  # the first item still hangs
+        assert worker.unfinished() == 3 and done == []
+    finally:
+        release.set()
+    assert worker.finish() is True
+    assert done == [0, 1, 2] and worker.unfinished() == 0

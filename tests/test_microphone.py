@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dictate.audio import Recording, has_speech
-from dictate.errors import ConfigError
+from dictate.errors import ConfigError, DeviceError
 from dictate.microphone import InputDevice, Recorder, describe, resolve_device
 from tests.rig.sound import VirtualMic
 
@@ -67,3 +67,93 @@ def test_recording_from_the_virtual_microphone(
     recording = Recording(np.concatenate(blocks), rate).at_rate(16000)
     assert recording.seconds > 1.0
     assert has_speech(recording)
+
+
+class PortAudioError(Exception):
+    pass
+
+
+class FailingPortAudio:
+    """A stand-in for the sounddevice module whose calls fail as PortAudio's do, one chosen call at a time."""
+
+    PortAudioError = PortAudioError
+
+    def __init__(self, failing: str, devices: int = 1) -> None:
+        self.failing = failing
+        self.devices = [
+            {"index": i, "name": f"mic {i}", "hostapi": 0, "max_input_channels": 1, "default_samplerate": 16000.0}
+            for i in range(devices)
+        ]
+        self.default = type("Default", (), {"device": [0 if devices else -1, 0]})()
+
+    def _maybe_fail(self, call: str) -> None:
+        if call == self.failing:
+            raise PortAudioError(f"Error in {call} [PaErrorCode -9999]")
+
+    def query_devices(self, device: int | None = None, kind: str | None = None) -> object:
+        self._maybe_fail("query_devices" if device is None and kind is None else "query_device")
+        return self.devices if kind is None else {"name": "mic 0", "default_samplerate": 16000.0}
+
+    def query_hostapis(self) -> list[dict[str, str]]:
+        return [{"name": "ALSA"}]
+
+    def check_input_settings(self, **_kw: object) -> None:
+        self._maybe_fail("check_input_settings")
+
+    def InputStream(self, **_kw: object) -> object:  # sounddevice's name
+        self._maybe_fail("InputStream")
+        fail = self._maybe_fail
+
+        class Stream:
+            def start(self) -> None:
+                fail("start")
+
+            def stop(self) -> None:
+                fail("stop")
+
+            def close(self) -> None:
+                pass
+
+        return Stream()
+
+
+@pytest.mark.parametrize(
+    ("failing", "devices", "message"),
+    [
+        ("query_device", 0, "no microphone found; connect a microphone"),
+        ("query_device", 2, "the system has no default microphone; set [audio] device to one of: [0] mic 0, [1] mic 1"),
+        ("InputStream", 1, "cannot record from mic 0 (Error in InputStream); check that it is connected and free"),
+        ("start", 1, "cannot record from mic 0 (Error in start); check that it is connected and free"),
+    ],
+)
+def test_every_portaudio_error_is_one_line_saying_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, failing: str, devices: int, message: str
+) -> None:
+    from dictate import microphone
+
+    fake = FailingPortAudio(failing, devices)
+    monkeypatch.setattr(microphone, "sounddevice", lambda: fake)
+    with pytest.raises(DeviceError) as info:
+        Recorder("", 16000).open()
+    assert info.value.message.startswith(message)
+    assert "PaErrorCode" not in info.value.message
+
+
+def test_a_failure_to_list_the_devices_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dictate import microphone
+
+    monkeypatch.setattr(microphone, "sounddevice", lambda: FailingPortAudio("query_devices"))
+    with pytest.raises(DeviceError) as info:
+        resolve_device("mic")
+    assert info.value.message == (
+        "cannot list the audio devices (Error in query_devices); "
+        "connect a microphone, and check that PulseAudio or PipeWire runs (`pactl info`)"
+    )
+
+
+def test_a_device_gone_while_recording_does_not_fail_the_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dictate import microphone
+
+    monkeypatch.setattr(microphone, "sounddevice", lambda: FailingPortAudio("stop"))
+    recorder = Recorder("", 16000).open()
+    recorder.close()  # PortAudio's error on stop is logged, not raised: what was recorded is taken

@@ -3,6 +3,7 @@ lines; a pause keeps the utterance in progress; an endpoint that is down is wait
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -132,3 +133,31 @@ def test_a_new_notes_file_is_private(tmp_path: Path) -> None:
     path = tmp_path / "new" / "notes.md"
     NotesFile(path).close()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_stopping_while_the_server_hangs_leaves_at_once_with_the_utterances_in_the_spool(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    hang = threading.Event()
+
+    def hanging(_recording: object) -> str:
+        hang.wait(20)
+        return "Too late."
+
+    mic = FakeMicrophone(np.concatenate([three_utterances(), silence(1.0)]))
+    engine = FakeEngine(hanging)
+    t = taker(tmp_path, mic, engine=engine)
+    history = t.pipeline.history
+    assert history is not None
+    try:
+        steps_until(t, lambda: len(engine.received) == 1 and len(history.pending()) == 3)
+        t.finished()  # waits EXIT_WAIT at most, not for the server
+        # Checked while the server still hangs: once it answers, the abandoned worker goes on.
+        said = (
+            "stopped with 3 utterance(s) not transcribed yet; they are in the spool: `dictate retry --all` sends them"
+        )
+        assert any(r.getMessage() == said for r in caplog.records)
+        assert len(history.pending()) == 3
+        assert t.sink.written == []  # type: ignore[attr-defined]
+    finally:
+        hang.set()

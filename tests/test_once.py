@@ -14,8 +14,17 @@ from dictate.store import History
 from tests.fakes import FakeEngine, FakeMicrophone, microphones, silence, speech
 
 
-def once(tmp_path: Path, mic: FakeMicrophone, engine: FakeEngine, *, max_seconds: float = 30, **kw: object) -> Once:
-    cfg = from_dict({"audio": {"min_seconds": 0.1, "silence_seconds": 1.0}})
+def once(
+    tmp_path: Path,
+    mic: FakeMicrophone,
+    engine: FakeEngine,
+    *,
+    max_seconds: float = 30,
+    no_speech_timeout: float = 10,
+    **kw: object,
+) -> Once:
+    audio = {"min_seconds": 0.1, "silence_seconds": 1.0, "no_speech_timeout": no_speech_timeout}
+    cfg = from_dict({"audio": audio})
     pipeline = Pipeline(cfg, engine, History.open(cfg.history, folder=tmp_path / "data"))
     return Once(cfg, pipeline, max_seconds=max_seconds, microphone=microphones(mic), **kw)  # type: ignore[arg-type]
 
@@ -77,3 +86,32 @@ def test_ctrl_c_while_recording_cancels_even_parts_already_sent(tmp_path: Path) 
     (entry,) = o.pipeline.history.entries()
     assert entry.status == "discarded" and entry.error == "cancelled"
     assert o.pipeline.history.pending() == []  # nothing left for `dictate retry`
+
+
+def test_nobody_speaking_gives_up_after_no_speech_timeout(tmp_path: Path) -> None:
+    mic = FakeMicrophone(silence(0.2))  # then silence, for ever
+    engine = FakeEngine()
+    o = once(tmp_path, mic, engine, no_speech_timeout=0.5)
+    o.record()
+    assert o.ended_by == "no_speech"
+    with pytest.raises(NothingToSend) as info:
+        o.finish()
+    assert info.value.message == "no speech heard in 0.5 s ([audio] no_speech_timeout); nothing sent"
+    assert info.value.exit_code == 1
+    assert engine.received == [] and mic.closed == 1
+    assert o.pipeline.history is not None and o.pipeline.history.pending() == []
+
+
+def test_speech_within_no_speech_timeout_is_transcribed(tmp_path: Path) -> None:
+    mic = FakeMicrophone(np.concatenate([silence(0.3), speech(1.0)]))
+    o = once(tmp_path, mic, FakeEngine("In time."), no_speech_timeout=5)
+    o.record()
+    assert o.ended_by == "silence"
+    assert o.finish().text == "In time."
+
+
+def test_no_speech_timeout_0_waits_for_the_limit(tmp_path: Path) -> None:
+    mic = FakeMicrophone(silence(0.2))
+    o = once(tmp_path, mic, FakeEngine(), max_seconds=1.0, no_speech_timeout=0)
+    o.record()
+    assert o.ended_by == "max_seconds"

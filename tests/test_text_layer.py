@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from dictate.config import Config, from_dict
 from dictate.dictation import Pipeline
 from dictate.engines.chat import CleanupError
 from dictate.engines.http import NO_RETRY, HttpEngine
+from dictate.engines.local import LocalEngine
 from dictate.store import History
 from tests.rig.server import Reply, TranscriptionServer
 
@@ -85,13 +87,41 @@ def test_nothing_left_after_the_commands_is_discarded(server: TranscriptionServe
     assert p.history.get(result.entry_id).status == "discarded"
 
 
-def test_a_transcript_that_echoes_the_prompt_is_not_speech(server: TranscriptionServer, tmp_path: Path) -> None:
-    p = pipeline(server, tmp_path, {"text": {"vocabulary": ["Kubernetes", "PostgreSQL", "Anthropic"]}})
-    server.queue(Reply(body={"text": "Kubernetes, PostgreSQL, Anthropic."}))
+class EchoingModel:
+    """A faster-whisper model that answers with the prompt it was given, as Whisper sometimes does."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str | None] = []
+
+    def transcribe(self, audio: Any, **kwargs: Any) -> tuple[Any, None]:
+        self.prompts.append(kwargs.get("initial_prompt"))
+        said = SimpleNamespace(
+            text=" " + (kwargs.get("initial_prompt") or ""),
+            no_speech_prob=0.01,
+            avg_logprob=-0.2,
+            compression_ratio=1.1,
+        )
+        return iter([said]), None
+
+
+@pytest.mark.parametrize("engine", ["http", "local"])
+def test_a_transcript_that_echoes_the_prompt_is_not_speech(
+    server: TranscriptionServer, tmp_path: Path, engine: str
+) -> None:
+    vocabulary = {"text": {"vocabulary": ["Kubernetes", "PostgreSQL", "Anthropic"]}}
+    p = pipeline(server, tmp_path, vocabulary)
+    if engine == "local":
+        model = EchoingModel()
+        p.engine = LocalEngine(p.config.api, p.config.local)
+        p.engine._model = model  # loaded: Whisper itself is not what is tested here
+    else:
+        server.queue(Reply(body={"text": "Kubernetes, PostgreSQL, Anthropic."}))
     result = p.start(source="run").finish(speech(1.5))
     assert result.text == ""
     assert p.history is not None and result.entry_id is not None
     assert p.history.get(result.entry_id).status == "discarded"
+    if engine == "local":
+        assert model.prompts == ["Kubernetes, PostgreSQL, Anthropic."]
 
 
 def test_clean_up_success_and_failure(

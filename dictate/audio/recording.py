@@ -1,14 +1,14 @@
-"""Recordings as data: in-memory encoding and decoding, reading files, resampling. Pure numpy/soundfile."""
+"""Recordings as data: in-memory encoding and decoding, resampling. Pure numpy/soundfile/soxr."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from dictate.audio.decoders import DecodeError, SoundfileDecoder, Unreadable, to_int16
 from dictate.errors import DictateError, ExitCode
 
 WHISPER_RATE = 16000
@@ -61,42 +61,25 @@ def encode(recording: Recording, fmt: str = "wav", name: str = "audio") -> Encod
 
 
 def decode(data: bytes) -> Recording:
-    """Decode an in-memory file (any format soundfile reads) into a mono recording."""
-    return _read(io.BytesIO(data), "audio data")
-
-
-def read_file(path: str | Path, max_rate: int = WHISPER_RATE) -> Recording:
-    """Read an audio file as mono, resampled down to `max_rate` when it is higher."""
-    p = Path(path)
-    if not p.exists():
-        raise DictateError(f"{path}: no such file", ExitCode.USAGE)
-    if p.is_dir():
-        raise DictateError(f"{path}: is a directory, not an audio file", ExitCode.USAGE)
-    recording = _read(p, str(path))
-    return recording.at_rate(max_rate) if recording.rate > max_rate else recording
-
-
-def _read(source: io.BytesIO | Path, label: str) -> Recording:
+    """Decode an in-memory file (any format soundfile reads, any sample format) into a mono recording."""
     try:
-        data, rate = sf.read(source, dtype="int16", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        detail = str(exc).split(": ")[-1] if str(exc) else type(exc).__name__
-        raise DictateError(f"{label}: not an audio file that can be read ({detail})", ExitCode.USAGE) from None
-    except OSError as exc:
-        raise DictateError(f"{label}: {exc.strerror or exc}", ExitCode.USAGE) from None
-    if data.shape[1] > 1:
-        data = data.astype(np.int32).mean(axis=1).round().astype(np.int16)[:, None]
-    return Recording(np.ascontiguousarray(data[:, 0]), int(rate))
+        decoder = SoundfileDecoder(io.BytesIO(data), None)
+    except Unreadable as exc:
+        raise DictateError(f"audio data: not an audio file that can be read ({exc})", ExitCode.USAGE) from None
+    try:
+        blocks = list(decoder.blocks())
+    except DecodeError as exc:
+        raise DictateError(f"audio data: damaged ({exc})", ExitCode.USAGE) from None
+    finally:
+        decoder.close()
+    return Recording(np.concatenate(blocks) if blocks else np.empty(0, dtype=np.int16), decoder.rate)
 
 
 def resample(samples: np.ndarray, src: int, dst: int) -> np.ndarray:
-    """Resample int16 audio by cutting or padding its spectrum (band-limited, no aliasing)."""
+    """Resample int16 audio with soxr (band-limited, no aliasing, the same filter as for files)."""
     if src == dst or len(samples) == 0:
         return samples
-    n_out = max(1, round(len(samples) * dst / src))
-    spectrum = np.fft.rfft(samples.astype(np.float64))
-    keep = min(len(spectrum), n_out // 2 + 1)
-    resized = np.zeros(n_out // 2 + 1, dtype=complex)
-    resized[:keep] = spectrum[:keep]
-    out = np.fft.irfft(resized, n_out) * (n_out / len(samples))
-    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+    import soxr
+
+    out = soxr.resample(samples.astype(np.float32) / 32768.0, src, dst, quality="HQ")
+    return to_int16(np.asarray(out))

@@ -15,6 +15,13 @@ from dictate.errors import DictateError, ExitCode
 DICTATION_STEPS = ((3.0, 0.5), (5.0, 0.25), (8.0, 0.15))
 
 
+def dictation_steps(min_part_seconds: float = 0.0) -> tuple[tuple[float, float], ...]:
+    """DICTATION_STEPS with no part shorter than `min_part_seconds`: every length moves up by the
+    same amount, so the pauses asked for keep their order as a part grows."""
+    shift = max(0.0, min_part_seconds - DICTATION_STEPS[0][0])
+    return tuple((length + shift, pause) for length, pause in DICTATION_STEPS)
+
+
 class PauseSplitter:
     """Cut a live stream into parts at pauses, so finished parts can be transcribed while the
     speaker goes on. `steps` lists (part length, pause) pairs: a part that holds speech and is at

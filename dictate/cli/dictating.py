@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dictate.errors import ConfigError, DictateError, ExitCode
+from dictate.errors import ConfigError, DeviceError, DictateError, ExitCode
 
 if TYPE_CHECKING:
     from dictate.config import Config
@@ -34,22 +34,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dictate.engines import open_engine
     from dictate.focus import FocusReader
     from dictate.hotkey.listener import HotkeyListener
-    from dictate.microphone import resolve_device
+    from dictate.microphone import check_microphone
+    from dictate.output import choose_output
     from dictate.output.outputs import Outputs
+    from dictate.session import check_devices
 
     cfg = load_config(args)
     keys = hotkey.parse_hotkey(cfg.hotkey.keys)
     cancel = hotkey.parse_hotkey(cfg.hotkey.cancel) if cfg.hotkey.cancel else None
     if cancel is not None and cancel.keys <= keys.keys:
         raise ConfigError(f"[hotkey] cancel {cancel} is part of [hotkey] keys {keys}; choose another cancel key")
+    socket_path = control.socket_path(create=True)  # a private runtime folder, or a refusal before anything
     engine = open_engine(cfg)
-    outputs = Outputs()
-    output, why = outputs.get(cfg.output)  # connects now (the display), not at the first release
+    output, why = choose_output(cfg.output)
+    engine.prepare()  # the local model is loaded once, now, and kept
     history = open_history(cfg)
     cues = Cues(cfg.feedback.sounds, cfg.feedback.notify, cfg.feedback.volume)
-    # Pay the first-use costs now, not after the first release: PortAudio scans the devices when
-    # loaded (most of a second), the output connects to the display, the encoder loads.
-    resolve_device(cfg.audio.device)
+    # Check the devices now, each problem one line, rather than fail at the first press; this pays the
+    # first-use costs too: PortAudio scans the devices when loaded (most of a second), the output
+    # connects to the display, the encoder loads.
+    microphone = check_microphone(cfg.audio.device)
+    check_devices(output, hotkey=not args.no_hotkey)
+    # A profile may ask for another output: chosen at its first dictation, its display checked the same way.
+    outputs = Outputs(check=lambda other: check_devices(other, hotkey=False))
+    outputs.add(cfg.output, output, why)  # prepared: it connects now, not at the first release
     encode(Recording(np.zeros(1600, dtype=np.int16), cfg.audio.sample_rate), cfg.api.format)
     focus = FocusReader()  # the focused window at each press chooses the dictation's profile
     pipeline = Pipeline(cfg, engine, history, focus=focus.window_class)
@@ -59,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_hotkey:
         listener = HotkeyListener(hotkey.HotkeyState(keys, cfg.hotkey.mode, cancel), daemon.post)
         daemon.modifiers_down = listener.modifiers_down
-    server = control.ControlServer(control.socket_path(), daemon.command)
+    server = control.ControlServer(socket_path, daemon.command)
     server.start()
     try:
         if listener is not None:
@@ -68,7 +76,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             how += f", {cancel} cancels" if cancel else ""
         else:
             how = "no hotkey; use `dictate ctl toggle`"
-        log.info("ready: %s; output: %s (%s)", how, output.name, why)
+        log.info(
+            "ready: %s; microphone: %s; engine: %s; output: %s (%s)", how, microphone, engine.name, output.name, why
+        )
         daemon.run()
     finally:
         if listener is not None:
@@ -100,12 +110,17 @@ def cmd_notes(args: argparse.Namespace) -> int:
     from dictate.dictation import Pipeline, open_history
     from dictate.engines import open_engine
     from dictate.hotkey.listener import HotkeyListener
+    from dictate.microphone import check_microphone
     from dictate.output import Output, choose_output, close_output
+    from dictate.session import check_devices, check_hotkey_display
 
     cfg = load_config(args)
     if args.output != "file" and args.file:
         raise ConfigError(f"FILE is only used with --output file, not --output {args.output}")
+    socket_path = control.socket_path(notes=True, create=True)
+    microphone = check_microphone(cfg.audio.device)  # one line saying what to do, before anything starts
     pipeline = Pipeline(cfg, open_engine(cfg), open_history(cfg), keep_claims=True)  # it retries its own
+    pipeline.engine.prepare()  # the local model is loaded once, now, and kept
     sink: notes.Sink
     output: Output | None = None
     if args.output == "file":
@@ -116,24 +131,29 @@ def cmd_notes(args: argparse.Namespace) -> int:
         sink, where = notes.LineSink(lambda text: print(text, flush=True)), "stdout"
     else:
         output, why = choose_output(dataclasses.replace(cfg.output, method=args.output))
+        check_devices(output, hotkey=False)
+        output.prepare()
         deliver = output.deliver
         sink, where = notes.LineSink(lambda text: deliver(text + " ")), f"the cursor ({output.name}: {why})"
     taker = notes.NoteTaker(cfg, pipeline, sink)
-    server = control.ControlServer(control.socket_path(notes=True), taker.command)
+    server = control.ControlServer(socket_path, taker.command)
     server.start()
     listener = None
     how = "`dictate ctl pause`"
     if not args.no_hotkey:
         keys = hotkey.parse_hotkey(cfg.hotkey.keys)
-        listener = HotkeyListener(hotkey.HotkeyState(keys, "toggle"), taker.post)
         try:
+            check_hotkey_display()
+            listener = HotkeyListener(hotkey.HotkeyState(keys, "toggle"), taker.post)
             listener.start()
             how = f"{keys} or `dictate ctl pause`"
         except DictateError as exc:
             listener = None
-            log.info("no hotkey (%s)", exc.message.split(";")[0])
+            log.info("no hotkey (%s)", exc.what if isinstance(exc, DeviceError) else exc.message.split(";")[0])
     try:
-        log.info("listening: utterances go to %s; pause with %s; Ctrl-C finishes and exits", where, how)
+        log.info(
+            "listening on %s: utterances go to %s; pause with %s; Ctrl-C finishes and exits", microphone, where, how
+        )
         taker.run()
     finally:
         if listener is not None:
@@ -141,6 +161,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
         server.close()
         sink.close()
         pipeline.engine.close()
+        pipeline.close()
         if output is not None:
             close_output(output)  # puts back keys borrowed for typing
     log.info("%d note(s) written", taker.written)
@@ -174,7 +195,13 @@ def cmd_once(args: argparse.Namespace) -> int:
             )
             once.record()
             status.show(f"transcribing {once.seconds:.1f} s…")
-            result = once.finish()
+            try:
+                result = once.finish()
+            except KeyboardInterrupt:
+                if once.entry_id is not None:  # the upload is left to itself; the recording is on disk
+                    status.clear()
+                    log.info("interrupted; the recording is saved: `dictate retry %d`", once.entry_id)
+                raise
     finally:
         status.clear()  # also on Ctrl-C, so no stale line is left above the prompt
     pipeline.deliver(result, lambda text: print(text, flush=True))

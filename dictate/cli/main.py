@@ -7,8 +7,11 @@ is quiet. Every message goes through dictate.errors.describe, so the key never s
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
+import threading
 
 from dictate.cli.parser import build_parser
 from dictate.errors import DictateError, ExitCode, describe
@@ -48,5 +51,16 @@ def _setup_logging(verbose: bool) -> None:
     log.propagate = False
 
 
-def run() -> None:  # console-script entry point
-    sys.exit(main())
+def run() -> None:
+    """The entry point (the console script, and `python -m dictate`): main(), then leave."""
+    code = main()
+    if any(t.is_alive() for t in threading.enumerate() if t is not threading.main_thread()):
+        # A thread still running may be an upload waiting on a server (left after Ctrl-C, a signal,
+        # or the bounded wait at exit), and the interpreter's exit joins every upload thread, for as
+        # long as the server hangs. What such a thread carries is in the spool: leave without it.
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a reader gone, a stream closed
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -91,9 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = command("transcribe", recordings.cmd_transcribe)
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, flac, ogg, mp3, ...)")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="audio files: wav, flac, ogg, opus, mp3; m4a, aac, webm and more with PyAV or ffmpeg",
+    )
 
     command("devices", setup.cmd_devices)
+
+    p = command("model", setup.cmd_model)
+    p.add_argument("action", choices=("fetch", "path"), help="fetch: download it once; path: print where it lives")
+    p.add_argument("name", nargs="?", metavar="NAME", help="a model name or folder (default: [local] model)")
 
     p = command("config", setup.cmd_config)
     p.add_argument(

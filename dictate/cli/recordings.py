@@ -4,49 +4,137 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from dictate.cli.dictating import load_config
-from dictate.errors import DictateError, ExitCode
+from dictate.errors import DictateError, ExitCode, describe
 
 if TYPE_CHECKING:
+    from dictate.config import Config
+    from dictate.engines import Engine
     from dictate.store import Entry
+    from dictate.text_layer import TextLayer
 
 log = logging.getLogger("dictate")
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    """Transcribe audio files; print one line of text per file."""
-    from dictate import audio
-    from dictate.dictation import Pipeline, TranscriptionFailed
+    """Transcribe audio files; print one line of text per file, in order.
+
+    A bad file is named on stderr (its line is empty when there are several files) and the others go
+    on; the exit is then 1, or 2 when every file was unusable (missing, not audio)."""
     from dictate.engines import open_engine
+    from dictate.text_layer import TextLayer
 
     cfg = load_config(args)
-    recordings = [audio.read_file(path) for path in args.files]  # every file is checked before any upload
-    pipeline = Pipeline(cfg, open_engine(cfg), history=None)  # the files themselves are kept
-    failed = 0
-    for path, recording in zip(args.files, recordings, strict=True):
-        try:
-            result = pipeline.send(recording, source="transcribe", had_speech=audio.has_speech(recording))
-        except TranscriptionFailed as exc:
-            if len(args.files) == 1:
-                raise
-            log.error("%s: %s", path, exc.message)
-            failed += 1
-            print(flush=True)  # keep one line per file
-            continue
-        print(result.text, flush=True)
-    return ExitCode.FAILURE if failed else ExitCode.OK
+    engine = open_engine(cfg)
+    several = len(args.files) > 1
+    failures: list[int] = []
+    try:
+        layer = TextLayer(cfg)  # the rules and the clean-up of a dictation; no profile: there is no window
+    except BaseException:
+        engine.close()
+        raise
+    try:
+        for path in args.files:
+            try:
+                text, damage = _transcribe_file(path, engine, layer, cfg)
+            except DictateError as exc:
+                log.error("%s", describe(exc))
+                failures.append(exc.exit_code)
+                if several:
+                    print(flush=True)  # keep one line per file
+                continue
+            if damage is not None:  # the text of what could be read, and what went wrong after it
+                log.error("%s", describe(damage))
+                failures.append(damage.exit_code)
+            print(text, flush=True)
+    finally:
+        layer.close()
+        engine.close()
+    if not failures:
+        return ExitCode.OK
+    if len(failures) == len(args.files) and all(code == ExitCode.USAGE for code in failures):
+        return ExitCode.USAGE
+    return ExitCode.FAILURE
+
+
+def _transcribe_file(path: str, engine: Engine, layer: TextLayer, cfg: Config) -> tuple[str, DictateError | None]:
+    """The text of one file, read in blocks, its silences left out, sent in parts (each prompted with the
+    text before it and the vocabulary), through the text layer; and the error that cut it short when
+    the file is damaged part way."""
+    from dictate import audio
+    from dictate.engines import TranscriptionError
+    from dictate.text import join
+    from dictate.text_layer import speech_of
+
+    started = time.monotonic()
+    texts: list[str] = []
+    damage: DictateError | None = None
+    with audio.open_input(path) as source:
+        trimmer = audio.SpeechTrimmer(source.rate)
+        parts = 0
+
+        def send(ready: list[audio.Recording]) -> None:
+            nonlocal parts
+            for part in ready:
+                try:
+                    texts.append(speech_of(engine.transcribe(part, join(texts), cfg.text.vocabulary)))
+                except TranscriptionError as exc:
+                    raise DictateError(f"{path}: {exc.message}", ExitCode.FAILURE) from None
+                parts += 1
+
+        blocks = source.blocks()
+        while True:
+            try:
+                block = next(blocks)
+            except StopIteration:
+                break
+            except DictateError as exc:  # damaged part way: what came before is still transcribed
+                damage = exc
+                break
+            send(trimmer.feed(block))
+        seconds = trimmer.seconds_read
+        if damage is not None and not trimmer.has_speech:
+            raise damage
+        if seconds < cfg.audio.min_seconds:  # nothing was sent yet: a part is minutes long
+            raise DictateError(
+                f"{path}: too short ({seconds:.2f} s of audio, under [audio] min_seconds "
+                f"{cfg.audio.min_seconds:g}); nothing sent",
+                ExitCode.FAILURE,
+            )
+        if not trimmer.has_speech:
+            raise DictateError(f"no speech heard in {path} ({seconds:.1f} s of audio); nothing sent", ExitCode.FAILURE)
+        send(trimmer.finish())
+        log.debug(
+            "%s: %s; %.1f s of audio, %.1f s of speech, %.1f s sent in %d part(s) in %.0f ms",
+            path,
+            source.description,
+            seconds,
+            trimmer.speech_seconds,
+            trimmer.samples_kept / trimmer.rate,
+            parts,
+            (time.monotonic() - started) * 1000,
+        )
+    written = layer.finish(texts, cfg)
+    if not written.heard and damage is None:
+        raise DictateError(f"{path}: the server heard no words", ExitCode.FAILURE)
+    if written.heard and not written.text:
+        log.info("%s: nothing is left after the spoken commands", path)
+    return written.text, damage
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
     """Re-send recordings whose transcription failed; print each recovered transcript (nothing is typed)."""
-    from dictate.dictation import Pipeline, TranscriptionFailed
+    from dictate.dictation import Pipeline, TranscriptionFailed, Unreadable
     from dictate.engines import open_engine
     from dictate.store import History
 
     cfg = load_config(args)
     with History.open(cfg.history) as store:
+        if store.problem is not None:
+            raise store.problem  # what is delivered must be recorded, or the next retry would send it again
         if args.all:
             entries = store.pending()
             if not entries:
@@ -72,6 +160,10 @@ def cmd_retry(args: argparse.Namespace) -> int:
                 log.error("dictation %d: %s", entry.id, exc.message)
                 failed += 1
                 continue
+            except Unreadable as exc:  # named; the others are still sent
+                log.error("%s", exc.message)
+                failed += 1
+                continue
             if not result.text:
                 log.info("dictation %d: the server heard no words", entry.id)
                 continue
@@ -84,9 +176,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     """List past dictations, newest first, or show one (history show ID)."""
     import json
 
-    from dictate.store import History
+    from dictate.store import History, HistoryError
 
     cfg = load_config(args)
+    unreadable: HistoryError | None = None
     with History.open(cfg.history) as history:
         if args.history_action == "copy":
             from dictate.output import copy_to_clipboard
@@ -110,17 +203,26 @@ def cmd_history(args: argparse.Namespace) -> int:
                 for line in lines[1:]:  # a multi-line text stays in its column
                     print(f"{'':<{width}}{line}")
             return ExitCode.OK
-        entries = history.entries(search=args.search, limit=args.limit)
+        # Read what can be read: a database that cannot be written is still listed; one that cannot
+        # be read is named, with the recordings the spool holds for it.
+        try:
+            entries = history.entries(search=args.search, limit=args.limit)
+            if not history.readable and history.db_path.exists():
+                raise history.problem or HistoryError(f"cannot read {history.db_path}")
+        except HistoryError as exc:
+            entries, unreadable = [], exc
+        waiting = len(history.unindexed()) if unreadable else 0
+    if unreadable is not None:
+        log.warning("warning: %s; %d recording(s) in the spool wait for it", unreadable.message, waiting)
     if not cfg.history.enabled:
         log.info("history is off ([history] enabled = false): dictations are forgotten once delivered")
     if args.json:
         print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
-        return ExitCode.OK
-    if not entries:
+    elif entries:
+        _print_history_table(entries)
+    elif unreadable is None:
         log.info(f"no dictations match {args.search!r}" if args.search else "no dictations yet")
-        return ExitCode.OK
-    _print_history_table(entries)
-    return ExitCode.OK
+    return ExitCode.FAILURE if unreadable else ExitCode.OK
 
 
 def _missing_text(entry: Entry) -> str:

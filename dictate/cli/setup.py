@@ -8,7 +8,7 @@ import os
 import sys
 
 from dictate.cli.dictating import load_config
-from dictate.errors import ConfigError, DictateError, ExitCode
+from dictate.errors import ConfigError, ExitCode
 
 log = logging.getLogger("dictate")
 
@@ -39,10 +39,10 @@ def cmd_config(args: argparse.Namespace) -> int:
         return ExitCode.OK
     config.check_endpoint(cfg)
     if cfg.cleanup.enabled or cfg.profiles:
-        from dictate.engines.chat import check_policy, enabled_cleanups
+        from dictate.engines.chat import enabled_cleanups
 
         for cleanup in enabled_cleanups(cfg):
-            check_policy(cfg, cleanup)
+            config.check_endpoint(cfg, cleanup)
     warning = config.insecure_permissions_warning(cfg)
     if warning:
         log.warning("warning: %s", warning)
@@ -53,11 +53,11 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     """List audio input devices, marking the default with *."""
-    from dictate.microphone import input_devices
+    from dictate.microphone import input_devices, no_microphone
 
     devices = input_devices()
     if not devices:
-        raise DictateError("no audio input devices found; is a microphone connected and PulseAudio/PipeWire running?")
+        raise no_microphone()
     width = max(len(d.name) for d in devices)
     for d in devices:
         mark = "*" if d.is_default else " "
@@ -86,4 +86,21 @@ def cmd_shell_init(args: argparse.Namespace) -> int:
 
     text = shellinit.snippet(args.shell, shellinit.dictate_command(sys.argv[0], sys.executable), args.key)
     sys.stdout.write(text)
+    return ExitCode.OK
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """Fetch the local engine's Whisper model ([local] model) now, or show where it lives."""
+    from dictate.engines.local import fetch, locate
+
+    cfg = load_config(args)
+    name = args.name or cfg.local.model
+    if args.action == "path":
+        place = locate(name)
+        print(place.folder or place.cache)
+        if place.folder is None:
+            log.info("%s is not downloaded yet; `dictate model fetch` fetches it", name)
+        return ExitCode.OK
+    folder = fetch(name)
+    log.info("model %s is in %s", name, folder)
     return ExitCode.OK

@@ -4,13 +4,13 @@ Modules, each with one job:
 - `schema`: the settings (one frozen dataclass per section, with help, choices, ranges and checks)
 - `loading`: read the TOML file and validate it into a `Config`
 - `paths`: where the config file, the data folder and the runtime folder are
-- `secrets`: the API-key lookup, the key file's permissions, the plain-http policy
+- `secrets`: the API-key lookup, the config file's permissions, where the key and the audio may travel
 - `render`: `config show` output and the commented example file
 
-Public names: Config, ApiConfig, AudioConfig, HotkeyConfig, OutputConfig, FeedbackConfig, HistoryConfig,
+Public names: Config, ApiConfig, LocalConfig, AudioConfig, HotkeyConfig, OutputConfig, FeedbackConfig, HistoryConfig,
 NotesConfig, TextConfig, CleanupConfig, Profile, SECTIONS, FORMATS, OUTPUT_METHODS, PASTE_KEYS, load, from_dict,
-config_path, data_dir, runtime_dir, APP, api_key, insecure_permissions_warning, check_endpoint, render,
-example.
+config_path, data_dir, runtime_dir, APP, api_key, cleanup_key, insecure_permissions_warning, check_endpoint,
+endpoint_problem, display_url, render, example.
 """
 
 from __future__ import annotations
@@ -30,12 +30,20 @@ from dictate.config.schema import (
     FeedbackConfig,
     HistoryConfig,
     HotkeyConfig,
+    LocalConfig,
     NotesConfig,
     OutputConfig,
     Profile,
     TextConfig,
 )
-from dictate.config.secrets import api_key, check_endpoint, insecure_permissions_warning
+from dictate.config.secrets import (
+    api_key,
+    check_endpoint,
+    cleanup_key,
+    display_url,
+    endpoint_problem,
+    insecure_permissions_warning,
+)
 
 __all__ = [
     "APP",
@@ -50,14 +58,18 @@ __all__ = [
     "FeedbackConfig",
     "HistoryConfig",
     "HotkeyConfig",
+    "LocalConfig",
     "NotesConfig",
     "OutputConfig",
     "Profile",
     "TextConfig",
     "api_key",
     "check_endpoint",
+    "cleanup_key",
     "config_path",
     "data_dir",
+    "display_url",
+    "endpoint_problem",
     "example",
     "from_dict",
     "insecure_permissions_warning",

@@ -81,7 +81,8 @@ def _section_values(section: str, cls: type, values: Mapping[str, Any], where: s
         try:
             kwargs[key] = _validate(value, f)
         except ValueError as exc:
-            raise ConfigError(f"{where}[{section}] {key} = {toml_value(value)}: {exc}") from None
+            shown = f.metadata["show"](value) if f.metadata["show"] else toml_value(value)
+            raise ConfigError(f"{where}[{section}] {key} = {shown}: {exc}") from None
     return kwargs
 
 

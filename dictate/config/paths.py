@@ -7,12 +7,15 @@ redirect the folders without touching os.environ.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import platformdirs
+
+from dictate.errors import ConfigError, DictateError
 
 APP = "dictate"
 
@@ -39,12 +42,76 @@ def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return _user_dir("data", environ)
 
 
-def runtime_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """Where the control socket lives: $XDG_RUNTIME_DIR, else a per-user folder in the temp dir."""
+def runtime_dir(environ: Mapping[str, str] = os.environ, *, create: bool = False) -> Path:
+    """Where the control socket lives, checked to be private (`private_dir_problem`) each time it is asked for.
+
+    1. $XDG_RUNTIME_DIR, when it is an absolute path (the XDG spec says it is the user's own, mode 0700:
+       that is checked, not trusted)
+    2. dictate-<uid> in the temp folder, which anyone can write to: we create it (with `create`) mode
+       0700 and accept it only when it is ours and private, so a folder another user made first
+       cannot catch our socket
+    """
     base = environ.get("XDG_RUNTIME_DIR")
-    if base:
-        return Path(base)
-    return Path(tempfile.gettempdir()) / f"{APP}-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    if base and Path(base).is_absolute():
+        folder = Path(base)
+        if create and not os.path.lexists(folder):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        problem = private_dir_problem(folder) if os.path.lexists(folder) else None
+        if problem:
+            raise ConfigError(f"XDG_RUNTIME_DIR {folder} {problem}; fix it, or unset XDG_RUNTIME_DIR")
+        return folder
+    folder = Path(tempfile.gettempdir()) / f"{APP}-{_uid() if _uid() is not None else 'user'}"
+    if create:
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass  # checked below like any other
+        except OSError as exc:
+            raise DictateError(f"cannot create the runtime folder {folder}: {exc.strerror or exc}") from None
+    problem = private_dir_problem(folder) if os.path.lexists(folder) else None
+    if problem:
+        raise DictateError(
+            f"the runtime folder {folder} {problem}; it may be a trap set by another user: "
+            "set XDG_RUNTIME_DIR to a private folder of yours (mode 0700), or have it removed"
+        )
+    return folder
+
+
+def private_dir_problem(folder: Path) -> str | None:
+    """What makes `folder` unsafe for our socket, or None: it must be a real folder (not a symlink),
+    owned by us, with no access for group or others. One lstat, so a symlink is seen as one."""
+    uid = _uid()
+    if uid is None:
+        return None  # no owners to compare (Windows); AF_UNIX there lives in the user's profile
+    try:
+        info = folder.lstat()
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror or exc})"
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link, not a folder"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a folder"
+    if info.st_uid != uid:
+        return f"belongs to {owner_name(info.st_uid)}, not to you"
+    if info.st_mode & 0o077:
+        return f"is open to others (mode {stat.S_IMODE(info.st_mode):04o}, must be 0700)"
+    return None
+
+
+def owner_name(uid: int) -> str:
+    """'user alice (uid 1001)', or 'uid 1001' when the name is unknown."""
+    try:
+        import pwd
+
+        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def _uid() -> int | None:
+    return os.getuid() if hasattr(os, "getuid") else None
 
 
 def _user_dir(kind: str, environ: Mapping[str, str]) -> Path:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dictate.errors import ConfigError
 from dictate.hotkey import ACCEPTED_HELP, parse_hotkey
@@ -31,8 +31,11 @@ def _opt(
     minimum: float | None = None,
     maximum: float | None = None,
     check: Callable[[Any], None] | None = None,
+    show: Callable[[Any], str] | None = None,
 ) -> Any:
-    meta = {"help": help, "choices": choices, "min": minimum, "max": maximum, "check": check}
+    """A setting: its default, help, accepted values, and `show`, how a given value may appear in a
+    message (a secret never does)."""
+    meta = {"help": help, "choices": choices, "min": minimum, "max": maximum, "check": check, "show": show}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     if isinstance(default, dict):
@@ -84,31 +87,94 @@ def _check_language(value: str) -> None:
         raise ValueError("expected an ISO-639-1 code such as 'en' or 'de', or empty to detect")
 
 
+def display_url(url: str) -> str:
+    """`url` fit to show: without a user name or password."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+
+
 def _check_base_url(value: str) -> None:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http(s) URL such as 'https://api.openai.com/v1'")
+    if "@" in parts.netloc:
+        raise ValueError("a URL with a user name or password is refused: remove it and give the key in DICTATE_API_KEY")
+    if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
+        raise ValueError("expected a URL without ?query or #fragment (the endpoint's path is appended to it)")
+
+
+def _show_url(value: Any) -> str:
+    return toml_value(display_url(value)) if isinstance(value, str) else toml_value(value)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _looks_like_key(value: str) -> bool:
+    from dictate.errors import redact
+
+    return redact(value) != value
+
+
+def _check_env_name(value: str) -> None:
+    if value and (not _ENV_NAME.fullmatch(value) or _looks_like_key(value)):
+        raise ValueError(
+            "expected the name of an environment variable, such as OPENAI_API_KEY (a key itself goes in "
+            "that variable, or in DICTATE_API_KEY)"
+        )
+
+
+def _show_env_name(value: Any) -> str:
+    if isinstance(value, str) and _ENV_NAME.fullmatch(value) and not _looks_like_key(value):
+        return toml_value(value)
+    return "(hidden)"
 
 
 @dataclass(frozen=True)
 class ApiConfig:
+    engine: str = _opt(
+        "auto",
+        "auto | http | local: auto uses the endpoint below when a key is found or base_url is changed, "
+        "else Whisper on this machine when it is installed (pip install 'dictate[local]')",
+        choices=("auto", "http", "local"),
+    )
     base_url: str = _opt(
         "https://api.openai.com/v1",
-        "OpenAI-compatible endpoint; /audio/transcriptions is appended",
+        "OpenAI-compatible endpoint; /audio/transcriptions is appended (no user:password@ in it)",
         check=_check_base_url,
+        show=_show_url,
     )
     model: str = _opt("whisper-1", "transcription model, e.g. whisper-1, whisper-large-v3-turbo (Groq)")
     api_key_env: str = _opt(
-        "OPENAI_API_KEY", "name of the environment variable holding the key (DICTATE_API_KEY wins over it)"
+        "OPENAI_API_KEY",
+        "name of the environment variable holding the key (DICTATE_API_KEY wins over it)",
+        check=_check_env_name,
+        show=_show_env_name,
     )
-    api_key: str = _opt("", "the key itself; prefer the environment, and keep this file private (chmod 600)")
+    api_key: str = _opt(
+        "",
+        "the key itself; prefer the environment, and keep this file private (chmod 600)",
+        show=lambda _value: "(hidden)",
+    )
     language: str = _opt("", "ISO-639-1 code such as 'en'; empty lets the model detect", check=_check_language)
     prompt: str = _opt("", "vocabulary or style hint (the model keeps only its last 224 tokens)")
     temperature: float = _opt(0.0, "sampling temperature, 0 to 1; sent only when not 0", minimum=0, maximum=1)
     response_format: str = _opt(
         "", "empty for the server default, or json | text | verbose_json", choices=("", "json", "text", "verbose_json")
     )
-    timeout: float = _opt(60.0, "seconds to wait for the server's answer", minimum=1, maximum=3600)
+    timeout: float = _opt(
+        60.0,
+        "seconds the server may take to answer; an attempt ends by this plus its upload at 20 kB/s, "
+        "whatever the server does",
+        minimum=1,
+        maximum=3600,
+    )
     format: str = _opt(
         "flac",
         "upload encoding: flac (lossless, half of wav) | wav | ogg (Opus: a tenth of wav, lossy, slow to encode)",
@@ -123,10 +189,40 @@ class ApiConfig:
         minimum=0,
         maximum=20,
     )
-    retry_seconds: float = _opt(45.0, "longest time spent retrying one upload", minimum=0, maximum=3600)
-    allow_insecure: bool = _opt(
-        False, "allow plain http to a public address (loopback and private addresses are always allowed)"
+    retry_seconds: float = _opt(
+        45.0,
+        "longest time spent retrying one upload after its first attempt (pauses and attempts included)",
+        minimum=0,
+        maximum=3600,
     )
+    allow_insecure: bool = _opt(
+        False,
+        "allow plain http to a public address (loopback and private addresses and local names always are), "
+        "which sends the key and the audio in clear",
+    )
+    min_part_seconds: float = _opt(
+        0.0,
+        "shortest part sent while you speak; 0 = the provider's default (10 s for api.groq.com, which bills "
+        "every request as at least 10 s, else 3 s)",
+        minimum=0,
+        maximum=600,
+    )
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    model: str = _opt(
+        "base.en",
+        "faster-whisper model: a name (tiny, base, small, medium, large-v3, turbo; .en for English only), "
+        "downloaded once into the cache, or a folder holding one",
+    )
+    device: str = _opt(
+        "auto", "auto | cpu | cuda (falls back to the CPU when CUDA is not usable)", choices=("auto", "cpu", "cuda")
+    )
+    compute_type: str = _opt(
+        "auto", "auto (int8 on the CPU, float16 on CUDA) or a CTranslate2 type such as int8_float32 or float32"
+    )
+    threads: int = _opt(0, "CPU threads for the model; 0 = the library's default", minimum=0, maximum=256)
 
 
 @dataclass(frozen=True)
@@ -142,6 +238,12 @@ class AudioConfig:
     )
     silence_seconds: float = _opt(
         2.0, "`dictate once` stops after this much silence following speech; 0 = never", minimum=0, maximum=60
+    )
+    no_speech_timeout: float = _opt(
+        10.0,
+        '`dictate once` gives up ("no speech heard", exit 1) when nobody speaks for this many seconds; 0 = never',
+        minimum=0,
+        maximum=3600,
     )
 
 
@@ -246,11 +348,14 @@ class CleanupConfig:
         "https://api.openai.com/v1",
         "OpenAI-compatible chat endpoint (+ /chat/completions): OpenAI, Groq, llama.cpp, Ollama's /v1, vLLM",
         check=_check_base_url,
+        show=_show_url,
     )
     model: str = _opt("gpt-4o-mini", "chat model, e.g. gpt-4o-mini, llama-3.1-8b-instant (Groq), qwen2.5:3b (Ollama)")
     api_key_env: str = _opt(
         "OPENAI_API_KEY",
         "variable holding the chat endpoint's key; unset: the transcription key, when on the same host",
+        check=_check_env_name,
+        show=_show_env_name,
     )
     prompt: str = _opt("", 'extra instructions for the clean-up, e.g. "British spelling"')
     timeout: float = _opt(
@@ -280,6 +385,7 @@ class Profile:
 @dataclass(frozen=True)
 class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
+    local: LocalConfig = field(default_factory=LocalConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     hotkey: HotkeyConfig = field(default_factory=HotkeyConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -294,6 +400,7 @@ class Config:
 
 SECTIONS: dict[str, type] = {
     "api": ApiConfig,
+    "local": LocalConfig,
     "audio": AudioConfig,
     "hotkey": HotkeyConfig,
     "output": OutputConfig,

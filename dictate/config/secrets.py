@@ -1,5 +1,6 @@
-"""Protect the API key: where it is read from, whether the file holding it is private, and whether the
-endpoint may be reached over plain http (the key and the audio would travel in clear).
+"""Protect the API keys: where they are read from and what they may contain, whether the file holding
+one is private, and where a key and what goes with it (the voice, or the text to clean up) may travel:
+the one transport policy every command and every endpoint applies.
 """
 
 from __future__ import annotations
@@ -10,59 +11,203 @@ import stat
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from dictate.config.schema import Config
+from dictate.config.schema import CleanupConfig, Config, display_url
 from dictate.errors import ConfigError, add_secret
 
 
 def api_key(config: Config, environ: Mapping[str, str] = os.environ) -> tuple[str | None, str]:
     """Return the API key and where it came from (never the key itself in that description).
 
-    DICTATE_API_KEY > the variable named by [api] api_key_env > [api] api_key in the file. The key
+    DICTATE_API_KEY > the variable named by [api] api_key_env > [api] api_key in the file. Surrounding
+    whitespace (a trailing newline from `echo` or a pasted line) is dropped; a key with a space or a
+    control character inside is refused with a ConfigError naming the source, never the key. The key
     found is masked in every message from then on (dictate.errors).
     """
     key, source = _find_key(config, environ)
+    if key is None:
+        return None, source
+    return clean_key(key, source), source
+
+
+def clean_key(value: str, source: str) -> str:
+    """`value` as a key: surrounding whitespace (a trailing newline from `echo` or a pasted line)
+    dropped, registered as a secret, and refused with a ConfigError naming `source` when a space, a
+    control character or a non-ASCII character is left inside."""
+    key = value.strip()
     add_secret(key)
-    return key, source
+    if any(not ("!" <= ch <= "~") for ch in key):
+        raise ConfigError(
+            f"the API key from {source} has a space, a control character or a non-ASCII character inside; "
+            "set it again as the provider shows it"
+        )
+    return key
 
 
-def _find_key(config: Config, environ: Mapping[str, str]) -> tuple[str | None, str]:
-    if environ.get("DICTATE_API_KEY"):
-        return environ["DICTATE_API_KEY"], "DICTATE_API_KEY"
-    env_name = config.api.api_key_env
-    if env_name and environ.get(env_name):
-        return environ[env_name], env_name
-    if config.api.api_key:
-        return config.api.api_key, f"[api] api_key in {config.path}"
-    return None, "none"
-
-
-def insecure_permissions_warning(config: Config) -> str | None:
-    """A warning when the file holding the API key can be read by other users, else None."""
-    if not config.api.api_key or config.path is None or os.name != "posix":
-        return None
-    mode = config.path.stat().st_mode
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        return f"{config.path} holds an API key and is readable by other users; run: chmod 600 {config.path}"
+def cleanup_key(config: Config, settings: CleanupConfig, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The chat endpoint's key: the variable named by [cleanup] api_key_env, else the transcription key
+    when both endpoints are on the same host, else None. Cleaned and masked as api_key() does."""
+    name = settings.api_key_env
+    value = environ.get(name) if name else None
+    if value is not None and value.strip():
+        return clean_key(value, name)
+    if urlsplit(settings.base_url).netloc == urlsplit(config.api.base_url).netloc:
+        return api_key(config, environ)[0]
     return None
 
 
-def check_endpoint(config: Config) -> None:
-    """Refuse plain http to a public host unless allowed: the key and the audio would travel in clear."""
-    parts = urlsplit(config.api.base_url)
-    if parts.scheme == "https" or config.api.allow_insecure:
-        return
-    host = parts.hostname or ""
-    # Single-label names ("speaches" in a compose network) and local suffixes are not public hosts.
-    if "." not in host or host.endswith((".localhost", ".local", ".lan", ".internal", ".home.arpa")):
-        return
+def _find_key(config: Config, environ: Mapping[str, str]) -> tuple[str | None, str]:
+    candidates = [("DICTATE_API_KEY", environ.get("DICTATE_API_KEY"))]
+    if config.api.api_key_env:
+        candidates.append((config.api.api_key_env, environ.get(config.api.api_key_env)))
+    candidates.append((f"[api] api_key in {config.path}", config.api.api_key))
+    for source, value in candidates:
+        if value is not None and value.strip():
+            return value.strip(), source
+    return None, "none"
+
+
+# ---- the config file's permissions -----------------------------------------------------------------
+
+
+def insecure_permissions_warning(config: Config) -> str | None:
+    """A warning when other users can change the config (and so send the key and the voice elsewhere),
+    or read the API key it holds; else None."""
+    if config.path is None or os.name != "posix":
+        return None
+    path = config.path
     try:
-        addr = ipaddress.ip_address(host)
+        info = path.stat()
+    except OSError:
+        return None
+    if _others_may(info, stat.S_IWGRP, stat.S_IWOTH):
+        return (
+            f"{path} can be changed by other users, who could send your recordings and key elsewhere; "
+            f"run: chmod 600 {path}"
+        )
+    folder = path.resolve().parent
+    try:
+        folder_info = folder.stat()
+    except OSError:
+        folder_info = None
+    sticky = folder_info is not None and folder_info.st_mode & stat.S_ISVTX  # like /tmp: files stay their owners'
+    if folder_info is not None and not sticky and _others_may(folder_info, stat.S_IWGRP, stat.S_IWOTH):
+        return (
+            f"{folder} can be changed by other users, who could replace {path.name} and send your "
+            f"recordings and key elsewhere; run: chmod 700 {folder}"
+        )
+    if config.api.api_key and _others_may(info, stat.S_IRGRP, stat.S_IROTH):
+        return f"{path} holds an API key and is readable by other users; run: chmod 600 {path}"
+    return None
+
+
+def _others_may(info: os.stat_result, group_bit: int, other_bit: int) -> bool:
+    """Whether users other than the owner have a permission: the "other" bit, or the group bit of a
+    group that is not the owner's private one (a user-private group, as umask 002 systems use, holds
+    only its user)."""
+    if info.st_mode & other_bit:
+        return True
+    return bool(info.st_mode & group_bit) and not _private_group(info.st_uid, info.st_gid)
+
+
+def _private_group(uid: int, gid: int) -> bool:
+    try:
+        import grp
+        import pwd
+
+        user, group = pwd.getpwuid(uid), grp.getgrgid(gid)
+    except (ImportError, KeyError):
+        return False
+    return group.gr_name == user.pw_name and user.pw_gid == gid and not [m for m in group.gr_mem if m != user.pw_name]
+
+
+# ---- where a key and what goes with it may travel ---------------------------------------------------
+
+# What each section's endpoint is sent besides the key, for the messages.
+CARRIES = {"api": "the audio", "cleanup": "the text"}
+
+# Names that never leave the machine or the local network.
+LOCAL_SUFFIXES = (".localhost", ".local", ".lan", ".internal", ".home.arpa")
+
+
+def parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host written as an address stands for, in every form the resolver takes: IPv6,
+    dotted IPv4, and the legacy forms (8.8.8.8 as 134744072, 0x8080808, 010.010.010.010 or 8.8.2056)."""
+    host = host.strip("[]").rstrip(".")
+    if not host.isascii():
+        return None
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0] if ":" in host else host)
     except ValueError:
-        addr = None
-    if addr is not None and (addr.is_loopback or addr.is_private or addr.is_link_local):
-        return
-    where = f"{config.path}: " if config.path else ""
-    raise ConfigError(
-        f"{where}[api] base_url {config.api.base_url!r} uses plain http to a public host; "
-        "use https, or set [api] allow_insecure = true"
+        pass
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers = []
+    for part in parts:
+        number = _legacy_number(part)
+        if number is None:
+            return None
+        numbers.append(number)
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (4 - len(head)):
+        return None
+    value = last
+    for index, number in enumerate(head):
+        value |= number << (8 * (3 - index))
+    return ipaddress.IPv4Address(value)
+
+
+def _legacy_number(part: str) -> int | None:
+    """One part of a legacy IPv4 address: decimal, 0x hexadecimal or 0 octal (as inet_aton reads it)."""
+    try:
+        if part[:2].lower() == "0x":
+            return int(part[2:], 16) if part[2:] else None
+        if len(part) > 1 and part.startswith("0"):
+            return int(part[1:], 8)
+        return int(part, 10) if part.isdigit() else None
+    except ValueError:
+        return None
+
+
+def _is_local(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback or addr.is_private or addr.is_link_local
+
+
+def endpoint_problem(base_url: str, allow_insecure: bool = False, section: str = "api") -> str | None:
+    """Why the key and what goes with it may not go to `base_url`, the endpoint of [section], or None:
+    credentials in the URL, or plain http to a host that is not loopback, private or a local name."""
+    parts = urlsplit(base_url)
+    if "@" in parts.netloc:
+        where = "DICTATE_API_KEY" if section == "api" else f"the variable named by [{section}] api_key_env"
+        return (
+            f"[{section}] base_url {display_url(base_url)!r} holds a user name or password; remove it and give "
+            f"the key in {where}"
+        )
+    if parts.scheme == "https" or allow_insecure:
+        return None
+    host = (parts.hostname or "").rstrip(".")
+    addr = parse_ip(host)
+    if addr is not None:
+        if _is_local(addr):
+            return None
+    # Single-label names ("speaches" in a compose network) and local suffixes are not public hosts.
+    elif host and ("." not in host or host.endswith(LOCAL_SUFFIXES)):
+        return None
+    return (
+        f"[{section}] base_url {base_url!r} uses plain http to a public host: the key and "
+        f"{CARRIES.get(section, 'the data')} would travel in clear; use https, or set [{section}] allow_insecure = true"
     )
+
+
+def check_endpoint(config: Config, cleanup: CleanupConfig | None = None) -> None:
+    """Refuse an endpoint the key and what goes with it may not go to (see endpoint_problem): [api]'s,
+    or with `cleanup` that clean-up endpoint (the file's [cleanup], or a profile's)."""
+    if cleanup is None:
+        problem = endpoint_problem(config.api.base_url, config.api.allow_insecure)
+    else:
+        problem = endpoint_problem(cleanup.base_url, cleanup.allow_insecure, "cleanup")
+    if problem:
+        where = f"{config.path}: " if config.path else ""
+        raise ConfigError(where + problem)

@@ -1,7 +1,9 @@
 """The clean-up client: any OpenAI-compatible `POST {base_url}/chat/completions` (OpenAI, Groq, a
-llama.cpp server, Ollama's /v1, vLLM), over one keep-alive session per endpoint, with the key added
-only at send time, no redirect followed, and one total deadline ([cleanup] timeout) that holds
-even when a server sends its answer a byte at a time.
+llama.cpp server, Ollama's /v1, vLLM), over the engines' transport (transport.py): one keep-alive
+session per endpoint, the key added only at send time, no redirect followed, and one total deadline
+([cleanup] timeout) that the transport's watchdog holds even when a server sends its answer a byte at
+a time; the request runs on the caller's thread, so nothing of it outlives the deadline. The
+endpoint is held to the one transport policy (config.secrets), as the transcription's is.
 
 `Cleaner` is what a dictation calls: it builds the request from text.cleanup, sends it, and checks
 the answer; every failure is one CleanupError line, and the caller then delivers the transcript as
@@ -15,24 +17,17 @@ import dataclasses
 import json
 import logging
 import os
-import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-
-from dictate.config import CleanupConfig, Config
+from dictate.config import CleanupConfig, Config, check_endpoint, cleanup_key, endpoint_problem
+from dictate.engines import TranscriptionError
 from dictate.engines.replies import parse_error
+from dictate.engines.transport import Transport, display_host
 from dictate.errors import ConfigError, DictateError, add_secret, redact
 from dictate.text import cleanup
 
 log = logging.getLogger("dictate")
-
-MAX_ANSWER_BYTES = 1024 * 1024
-USER_AGENT = "dictate"
 
 
 class CleanupError(DictateError):
@@ -49,95 +44,44 @@ def enabled_cleanups(config: Config) -> list[CleanupConfig]:
     return found
 
 
-def cleanup_key(config: Config, settings: CleanupConfig, environ: Mapping[str, str] = os.environ) -> str | None:
-    """The chat endpoint's key: the variable named by [cleanup] api_key_env, else the transcription key
-    when both endpoints are on the same host, else None. Masked in every message from then on."""
-    key = environ.get(settings.api_key_env, "").strip() if settings.api_key_env else ""
-    if not key and urlsplit(settings.base_url).netloc == urlsplit(config.api.base_url).netloc:
-        from dictate.config import api_key
-
-        key = api_key(config, environ)[0] or ""
-    add_secret(key or None)
-    return key or None
-
-
-def check_policy(config: Config, settings: CleanupConfig) -> None:
-    """The transport policy of transcription, for the chat endpoint: ConfigError when the transcript
-    and the key may not go there."""
-    from dictate.config import check_endpoint
-
-    as_api = dataclasses.replace(
-        config, api=dataclasses.replace(config.api, base_url=settings.base_url, allow_insecure=settings.allow_insecure)
-    )
-    try:
-        check_endpoint(as_api)
-    except ConfigError as exc:
-        raise ConfigError(exc.message.replace("[api]", "[cleanup]").replace("the audio", "the text")) from None
-
-
 class ChatClient:
     """One chat endpoint over one keep-alive session."""
 
     def __init__(self, settings: CleanupConfig, key: str | None) -> None:
+        problem = endpoint_problem(settings.base_url, settings.allow_insecure, "cleanup")
+        if problem:  # the one transport policy holds for every client, however it was made
+            raise ConfigError(problem)
         self.settings = settings
         self._key = key
         add_secret(key)
         self.url = settings.base_url.rstrip("/") + "/chat/completions"
-        self.host = urlsplit(settings.base_url).netloc or settings.base_url
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
-        # The wait happens here; a request that outlives its deadline finishes (or fails) in the background.
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dictate-cleanup")
+        self.host = display_host(settings.base_url)
+        self.transport = Transport("cleanup")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False)
-        self.session.close()
+        self.transport.close()
 
     def complete(self, messages: Sequence[Mapping[str, str]], *, timeout: float) -> str:
         """The model's answer to `messages`, within `timeout` seconds in all; raise CleanupError."""
         body = {"model": self.settings.model, "messages": list(messages), "temperature": 0, "stream": False}
-        deadline = time.monotonic() + timeout
-        future = self._pool.submit(self._post, json.dumps(body).encode(), deadline)
-        try:
-            return future.result(timeout=max(0.0, deadline - time.monotonic()))
-        except FutureTimeout:
-            raise CleanupError(
-                f"no answer from {self.host} within {timeout:g} s; raise [cleanup] timeout, or use a faster model"
-            ) from None
-
-    def _post(self, payload: bytes, deadline: float) -> str:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
-        left = max(0.1, deadline - time.monotonic())
         try:
-            with self.session.post(
-                self.url, data=payload, headers=headers, timeout=(left, left), stream=True, allow_redirects=False
-            ) as response:
-                status, ctype = response.status_code, response.headers.get("Content-Type", "")
-                location = response.headers.get("Location", "")
-                body = self._read(response, deadline)
-        except requests.RequestException as exc:
-            raise CleanupError(_network_failure(exc, self.host)) from None
-        if 300 <= status < 400:
-            raise CleanupError(
-                f"{self.host} redirected the clean-up (HTTP {status}) to {redact(location)[:200]}; redirects are "
-                "not followed: set [cleanup] base_url to the final address"
+            answer = self.transport.request(
+                "POST", self.url, seconds=timeout, read_timeout=timeout, headers=headers, data=json.dumps(body).encode()
             )
-        if status >= 400:
-            raise CleanupError(self._http_error(status, ctype, body))
-        return _answer_text(body, self.host)
-
-    def _read(self, response: requests.Response, deadline: float) -> bytes:
-        chunks, total = [], 0
-        for chunk in response.iter_content(16 * 1024):
-            total += len(chunk)
-            if total > MAX_ANSWER_BYTES:
-                raise CleanupError(f"the answer from {self.host} exceeded {MAX_ANSWER_BYTES // 1024} KB")
-            chunks.append(chunk)
-            if time.monotonic() > deadline:
-                raise CleanupError(f"{self.host} sent its answer too slowly")
-        return b"".join(chunks)
+        except TranscriptionError as exc:
+            raise CleanupError(exc.message) from None
+        if 300 <= answer.status < 400:
+            location = answer.headers.get("Location", "")
+            raise CleanupError(
+                f"{self.host} redirected the clean-up (HTTP {answer.status}) to {redact(location)[:200]}; redirects "
+                "are not followed: set [cleanup] base_url to the final address"
+            )
+        if answer.status >= 400:
+            raise CleanupError(self._http_error(answer.status, answer.content_type, answer.body))
+        return _answer_text(answer.body, self.host)
 
     def _http_error(self, status: int, ctype: str, body: bytes) -> str:
         detail, _code = parse_error(ctype, body)
@@ -159,24 +103,13 @@ def _answer_text(body: bytes, host: str) -> str:
     try:
         data = json.loads(body.decode("utf-8", errors="replace"))
         content: Any = data["choices"][0]["message"]["content"]
-    except (ValueError, LookupError, TypeError):
+    except (ValueError, LookupError, TypeError, RecursionError):  # RecursionError: JSON nested beyond the parser
         raise CleanupError(f"the answer from {host} is not a chat completion; is [cleanup] base_url right?") from None
     if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
         content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
     if not isinstance(content, str):
         raise CleanupError(f"the answer from {host} has no text")
     return redact(content, shapes=False)  # a server that echoes the key must not get it typed
-
-
-def _network_failure(exc: requests.RequestException, host: str) -> str:
-    text = repr(exc)
-    if isinstance(exc, requests.ConnectionError) and ("refused" in text or "ConnectionRefused" in text):
-        return f"connection refused by {host}: is the chat server running? check [cleanup] base_url"
-    if isinstance(exc, requests.Timeout):
-        return f"no answer from {host} in time; raise [cleanup] timeout, or use a faster model"
-    if "NameResolution" in text or "Name or service not known" in text:
-        return f"cannot resolve {host}: check [cleanup] base_url and the network"
-    return f"connection to {host} failed: {type(exc).__name__}"
 
 
 class Cleaner:
@@ -187,7 +120,7 @@ class Cleaner:
         self.environ = dict(environ)
         self._clients: dict[tuple[str, str, str], ChatClient] = {}
         for settings in enabled_cleanups(config):
-            check_policy(config, settings)  # a bad endpoint is a config error at start, not at the first dictation
+            check_endpoint(config, settings)  # a bad endpoint is a config error at start, not at the first dictation
 
     def clean(self, text: str, settings: Config) -> str:
         """`text` cleaned by the model of settings.cleanup; CleanupError (one line) when it cannot be."""
@@ -204,7 +137,7 @@ class Cleaner:
         ident = (settings.base_url, settings.model, settings.api_key_env)
         client = self._clients.get(ident)
         if client is None:
-            check_policy(self.config, settings)
+            check_endpoint(self.config, settings)
             client = ChatClient(settings, cleanup_key(self.config, settings, self.environ))
             self._clients[ident] = client
         return client

@@ -1,6 +1,10 @@
 """The http engine: any OpenAI-compatible `POST {base_url}/audio/transcriptions`. The request is built
 as data, sent over one keep-alive session with the key added only at send time, and retried as the
 official client does; a recording over the upload limit goes up in parts cut at pauses.
+
+Every wait has an end: each attempt has a deadline scaled with its upload ([api] timeout plus the
+upload at MIN_UPLOAD_RATE), held by the transport's watchdog whatever the server does, and one upload
+with its retries has a budget (the first attempt's deadline plus [api] retry_seconds).
 """
 
 from __future__ import annotations
@@ -8,28 +12,36 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
-from urllib.parse import urlsplit
-
-import requests
+from urllib.parse import urljoin, urlsplit
 
 from dictate.audio import EncodedAudio, Recording, encode, split_for_upload
-from dictate.config import ApiConfig
+from dictate.config import ApiConfig, display_url, endpoint_problem
 from dictate.engines import Transcript, TranscriptionError
-from dictate.engines.replies import parse_error, parse_response, parse_retry_after
-from dictate.errors import add_secret, redact
-from dictate.text import join, sanitize
+from dictate.engines.replies import (
+    NotATranscript,
+    excerpt,
+    is_format_refusal,
+    parse_error,
+    parse_response,
+    parse_retry_after,
+)
+from dictate.engines.transport import Answer, Transport, display_host
+from dictate.errors import ConfigError, add_secret, redact
+from dictate.text import join
 from dictate.text.prompt import prompt_for
 
 log = logging.getLogger("dictate")
 
-MAX_RESPONSE_BYTES = 8 * 1024 * 1024
-CONNECT_TIMEOUT = 10.0
-USER_AGENT = "dictate"
+# The slowest upload an attempt allows for, in bytes per second (160 kbit/s, a poor mobile uplink):
+# a minute of FLAC (about 1 MB) adds 50 s to [api] timeout.
+MIN_UPLOAD_RATE = 20_000
+# A retry is not started with less time than this left in the upload's budget.
+MIN_ATTEMPT_SECONDS = 1.0
+WARM_SECONDS = 15.0
+PROBE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -43,7 +55,8 @@ class TranscriptionRequest:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retries as the official OpenAI client does them, bounded in attempts and total time."""
+    """Retries as the official OpenAI client does them, bounded in attempts and in the time spent
+    after the first attempt's deadline (`max_total_seconds`, [api] retry_seconds)."""
 
     max_retries: int = 3
     max_total_seconds: float = 45.0
@@ -74,6 +87,11 @@ def build_request(api: ApiConfig, audio: EncodedAudio, prompt: str | None = None
     return TranscriptionRequest(api.base_url.rstrip("/") + "/audio/transcriptions", tuple(fields), audio)
 
 
+def attempt_seconds(api: ApiConfig, upload_bytes: int) -> float:
+    """The deadline of one attempt: [api] timeout, plus the upload at the slowest rate allowed."""
+    return api.timeout + upload_bytes / MIN_UPLOAD_RATE
+
+
 class HttpEngine:
     """Sends recordings to one endpoint over one keep-alive HTTP session."""
 
@@ -86,27 +104,44 @@ class HttpEngine:
         key_env_hint: str = "OPENAI_API_KEY",
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        problem = endpoint_problem(api.base_url, api.allow_insecure)
+        if problem:  # the one transport policy holds for every engine, however it was made
+            raise ConfigError(problem)
         self.api = api
         self._key = key
         self._key_env_hint = key_env_hint
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
+        self.transport = Transport()
         self.format = api.format  # becomes "wav" for a server that refuses the configured format
-        self.name = f"{self._host()}, {api.model}"
+        self.host = display_host(api.base_url)
+        self.name = f"{self.host}, {api.model}"
         add_secret(key)
 
     def __repr__(self) -> str:
-        return f"HttpEngine({self.api.base_url!r}, model={self.api.model!r})"
+        return f"HttpEngine({display_url(self.api.base_url)!r}, model={self.api.model!r})"
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()
+
+    def prepare(self) -> None:
+        """Nothing to load: the connection opens with the first request, or warm()."""
 
     def warm(self) -> None:
         """Open the connection now (DNS, TCP, TLS) so the upload on release starts at once."""
-        with contextlib.suppress(requests.RequestException):  # the real request reports any problem
-            self.session.head(self.api.base_url, timeout=(CONNECT_TIMEOUT, 5), allow_redirects=False)
+        with contextlib.suppress(TranscriptionError):  # the real request reports any problem
+            self.transport.request("HEAD", self.api.base_url, seconds=WARM_SECONDS, read_timeout=5)
+
+    def probe(self) -> Answer:
+        """`GET {base_url}/models` with the key, as `doctor` checks the endpoint: within a deadline, no
+        redirect followed; raise TranscriptionError when no answer came."""
+        url = self.api.base_url.rstrip("/") + "/models"
+        answer = self.transport.request(
+            "GET", url, seconds=PROBE_SECONDS, read_timeout=min(self.api.timeout, 10), headers=self._auth()
+        )
+        if 300 <= answer.status < 400:
+            raise self._redirected(answer, url, "/models")
+        return answer
 
     def transcribe(self, recording: Recording, before: str = "", vocabulary: Sequence[str] = ()) -> Transcript:
         """Upload a recording (in parts under the upload limit, each prompted with the text before it)
@@ -131,12 +166,12 @@ class HttpEngine:
         )
 
     def _upload(self, recording: Recording, encoded: EncodedAudio, prompt: str | None) -> Transcript:
-        """One upload; a server that refuses FLAC or Opus gets WAV from then on (older whisper.cpp
-        servers read only WAV)."""
+        """One upload; a server that refuses the encoding itself (not a setting) gets WAV from then on
+        (older whisper.cpp servers read only WAV)."""
         try:
             return self._post(encoded, prompt)
         except TranscriptionError as exc:
-            if self.format == "wav" or exc.status not in (400, 415):
+            if self.format == "wav" or exc.kind != "format":
                 raise
             transcript = self._post(encode(recording, "wav"), prompt)  # the same error means: not the format
             log.warning(
@@ -147,67 +182,107 @@ class HttpEngine:
             return transcript
 
     def _post(self, audio: EncodedAudio, prompt: str | None) -> Transcript:
-        """Send one file, retrying what may pass; raise TranscriptionError."""
+        """Send one file, retrying what may pass within the upload's budget; raise TranscriptionError."""
         request = build_request(self.api, audio, prompt)
-        started = time.monotonic()
+        seconds = attempt_seconds(self.api, len(audio.data))
+        end = time.monotonic() + seconds + self.retry.max_total_seconds
         attempt = 0
         while True:
             try:
-                transcript = self._send(request)
+                transcript = self._send(request, min(seconds, end - time.monotonic()))
                 return replace(transcript, attempts=attempt + 1)
             except TranscriptionError as exc:
                 if not exc.retryable or attempt >= self.retry.max_retries:
                     raise
                 pause = self.retry.delay(attempt, exc.retry_after)
-                if time.monotonic() - started + pause > self.retry.max_total_seconds:
+                if time.monotonic() + pause + MIN_ATTEMPT_SECONDS > end:
                     raise
                 attempt += 1
                 self._sleep(pause)
 
-    def _send(self, request: TranscriptionRequest) -> Transcript:
-        headers = {"Accept": "application/json, text/plain;q=0.9"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}"} if self._key else {}
+
+    def _send(self, request: TranscriptionRequest, seconds: float) -> Transcript:
+        headers = {"Accept": "application/json, text/plain;q=0.9", **self._auth()}
         files = {"file": (request.audio.filename, request.audio.data, request.audio.mime)}
         sent = time.monotonic()
+        answer = self.transport.request(
+            "POST",
+            request.url,
+            seconds=seconds,
+            read_timeout=self.api.timeout,
+            headers=headers,
+            data=list(request.fields),
+            files=files,
+        )
+        size = len(request.audio.data)
+        if 300 <= answer.status < 400:
+            raise self._redirected(answer, request.url, "/audio/transcriptions")
+        if answer.status >= 400 or answer.status < 200:
+            raise self._http_error(answer, size)
         try:
-            with self.session.post(
-                request.url,
-                data=list(request.fields),
-                files=files,
-                headers=headers,
-                timeout=(CONNECT_TIMEOUT, self.api.timeout),
-                stream=True,
-            ) as response:
-                body = _read_capped(response)
-                status, ctype = response.status_code, response.headers.get("Content-Type", "")
-                resp_headers = response.headers
-        except requests.RequestException as exc:
-            raise network_error(exc, self.api) from None
-        if status >= 400:
-            raise self._http_error(status, ctype, body, resp_headers, len(request.audio.data))
-        text, segments = parse_response(ctype, body)
-        server_ms = resp_headers.get("openai-processing-ms")
+            text, segments = parse_response(
+                answer.content_type, answer.body, text_asked=self.api.response_format == "text"
+            )
+        except NotATranscript as exc:
+            raise self._not_a_transcript(answer, exc) from None
+        server_ms = answer.headers.get("openai-processing-ms")
+        if segments is not None:  # the typed text is made of the segments when there are some
+            segments = tuple(replace(s, text=redact(s.text, shapes=False)) for s in segments)
         return Transcript(
             text=redact(text, shapes=False),  # a server that echoes the key must not get it typed
             segments=segments,
             server_seconds=float(server_ms) / 1000 if server_ms and server_ms.replace(".", "", 1).isdigit() else None,
-            bytes_sent=len(request.audio.data),
+            bytes_sent=size,
             sent_at=sent,
         )
 
     # ---- errors ------------------------------------------------------------------------------
 
-    def _host(self) -> str:
-        parts = urlsplit(self.api.base_url)
-        return parts.netloc or self.api.base_url
+    def _redirected(self, answer: Answer, url: str, suffix: str) -> TranscriptionError:
+        """Never follow a redirect: the key and the voice would go where nobody configured them to."""
+        location = answer.headers.get("Location", "")
+        if not location:
+            return TranscriptionError(
+                f"HTTP {answer.status} from {self.host} without a Location; check [api] base_url", kind="redirect"
+            )
+        target = display_url(urljoin(url, location.strip()))
+        parts = urlsplit(target)
+        base = target.split("?", 1)[0].rstrip("/")
+        base = base.removesuffix(suffix) if base.endswith(suffix) else base
+        return TranscriptionError(
+            f"HTTP {answer.status} from {self.host}: it redirects to {excerpt(target, 200)}; dictate does not "
+            f"follow redirects with your key and audio: if you trust {parts.hostname or 'it'}, set [api] base_url "
+            f"to {excerpt(base, 200)}",
+            kind="redirect",
+            status=answer.status,
+        )
 
-    def _http_error(self, status: int, ctype: str, body: bytes, headers: Any, size: int) -> TranscriptionError:
-        detail, code = parse_error(ctype, body)
-        detail = redact(detail)
-        host = self._host()
+    def _not_a_transcript(self, answer: Answer, exc: NotATranscript) -> TranscriptionError:
+        if exc.server_error is not None:  # whisper.cpp answers its errors with HTTP 200
+            if is_format_refusal(answer.status, exc.server_error):
+                return TranscriptionError(
+                    f'{self.host} refused the audio: {exc.server_error}; set [api] format = "wav"',
+                    kind="format",
+                    status=answer.status,
+                )
+            return TranscriptionError(
+                f"{self.host} answered HTTP {answer.status} with {exc.what}", kind="bad_response", status=answer.status
+            )
+        return TranscriptionError(
+            f"{self.host} answered HTTP {answer.status} with {exc.what}, not a transcript; "
+            "check the network and [api] base_url",
+            kind="bad_response",
+            status=answer.status,
+        )
+
+    def _http_error(self, answer: Answer, size: int) -> TranscriptionError:
+        status = answer.status
+        detail, code = parse_error(answer.content_type, answer.body)
+        host = self.host
         said = f": {detail}" if detail else ""
-        retry_after = parse_retry_after(headers)
+        retry_after = parse_retry_after(answer.headers)
         if status in (401, 403):
             if self._key:
                 hint = f"check the API key (DICTATE_API_KEY or {self._key_env_hint}) is valid for {host}"
@@ -216,7 +291,7 @@ class HttpEngine:
             return TranscriptionError(f"HTTP {status} from {host}{said}; {hint}", kind="auth", status=status)
         if status == 404:
             return TranscriptionError(
-                f"HTTP 404 from {host}{said}; check [api] base_url ({self.api.base_url}, without "
+                f"HTTP 404 from {host}{said}; check [api] base_url ({display_url(self.api.base_url)}, without "
                 f"/audio/transcriptions) and that the server knows [api] model ({self.api.model})",
                 kind="not_found",
                 status=status,
@@ -229,9 +304,16 @@ class HttpEngine:
                 status=status,
             )
         if status in (400, 415, 422):
+            if is_format_refusal(status, detail):
+                return TranscriptionError(
+                    f"HTTP {status} from {host}{said}; the server refused the audio's encoding: "
+                    'set [api] format = "wav"',
+                    kind="format",
+                    status=status,
+                )
             return TranscriptionError(
                 f"HTTP {status} from {host}{said}; the server refused the audio or a setting: check [api] "
-                "format, model and language (audio shorter than 0.1 s is refused)",
+                "model, language, response_format and prompt (audio shorter than 0.1 s is refused)",
                 kind="bad_request",
                 status=status,
             )
@@ -258,58 +340,3 @@ class HttpEngine:
                 retry_after=retry_after,
             )
         return TranscriptionError(f"HTTP {status} from {host}{said}", kind="http", status=status)
-
-
-def network_error(exc: requests.RequestException, api: ApiConfig) -> TranscriptionError:
-    """A readable, classified error for a request that got no HTTP answer."""
-    host = urlsplit(api.base_url).netloc or api.base_url
-    text = repr(exc)
-    if isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout):
-        return TranscriptionError(
-            f"no answer from {host} within {api.timeout:g} s; the server may be overloaded, or raise [api] timeout",
-            kind="timeout",
-            retryable=True,
-        )
-    if isinstance(exc, requests.ConnectTimeout):
-        return TranscriptionError(
-            f"cannot connect to {host}: timed out; check the network and [api] base_url",
-            kind="connect",
-            retryable=True,
-        )
-    if "NameResolution" in text or "Name or service not known" in text or "name resolution" in text:
-        return TranscriptionError(
-            f"cannot resolve {urlsplit(api.base_url).hostname}: check [api] base_url and the network",
-            kind="dns",
-            retryable=True,
-        )
-    if "Connection refused" in text or "ConnectionRefused" in text:
-        return TranscriptionError(
-            f"connection refused by {host}: is the server running? check [api] base_url",
-            kind="refused",
-            retryable=True,
-        )
-    if isinstance(exc, requests.exceptions.SSLError):
-        return TranscriptionError(f"TLS failed with {host}: {_short(exc)}", kind="tls")
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return TranscriptionError(f"invalid [api] base_url {api.base_url!r}", kind="config")
-    return TranscriptionError(f"connection to {host} failed: {_short(exc)}", kind="connection", retryable=True)
-
-
-def _read_capped(response: requests.Response) -> bytes:
-    chunks, total = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        total += len(chunk)
-        if total > MAX_RESPONSE_BYTES:
-            raise TranscriptionError(
-                f"the server's answer exceeded {MAX_RESPONSE_BYTES // 2**20} MB; "
-                "is [api] base_url a transcription endpoint?",
-                kind="bad_response",
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    inner = re.search(r"\(Caused by (\w+)\((?:[^:]*: )?(.*?)\)\)?\s*$", text)
-    return sanitize(redact(inner.group(2) if inner else text))[:200] or type(exc).__name__

@@ -2,16 +2,19 @@
 
 Modules, each with one job:
 
-    history      the History object: spool a recording, record each status step, queries
+    history      the History object: spool a recording in parts, record each status step, queries
     entries      one dictation: statuses and their rules (Python, SQL derived), the row, errors
-    database     the SQLite connection: open, migrate, transactions
+    database     the SQLite connection: open (or read-only), migrate, transactions, one-line errors
     migrations   the schema as an append-only list of migrations
-    spool        the files: private folders, durable writes, growing a WAV, scanning the folder
-    recovery     the scan on open that reconciles files and rows after a crash
+    recordings   a dictation's audio as its sender holds it (Spooled): written in parts, read back whole
+    spool        the files: names, private folders, durable writes under a lock, scanning the folder
+    recovery     the scan on open that rebuilds rows from the spool after a crash
     retention    deleting finished dictations past [history] max_days / max_entries
-    claims       one sending process per dictation
+    claims       one sending process per dictation, as a lock that lives as long as the process
 
-Public names: History, Entry, HistoryError, UnknownEntry, EntryStateError, parse_id, endpoint_host,
+The spool is the truth and the database its index: a database that cannot be used never costs audio.
+
+Public names: History, Spooled, Entry, HistoryError, UnknownEntry, EntryStateError, parse_id, endpoint_host,
 the statuses QUEUED, FAILED, DONE, DELIVERED, DISCARDED and STATUSES, RECOVERED_SOURCE, MIGRATIONS and
 migrate.
 """
@@ -35,6 +38,7 @@ from dictate.store.entries import (
 )
 from dictate.store.history import History
 from dictate.store.migrations import MIGRATIONS, migrate
+from dictate.store.recordings import Spooled
 
 __all__ = [
     "DELIVERED",
@@ -49,6 +53,7 @@ __all__ = [
     "EntryStateError",
     "History",
     "HistoryError",
+    "Spooled",
     "UnknownEntry",
     "endpoint_host",
     "migrate",

@@ -1,51 +1,69 @@
 """Claims: which process is sending a dictation, so the daemon and `dictate retry` never both send it.
 
-The process that spools a dictation holds its claim from the start. A claim lapses when its process
-is gone (killed mid-upload) or after CLAIM_SECONDS.
+A claim is an flock on the dictation's first audio file, held for as long as its sender sends it.
+The process that spools a dictation holds it from its first write (the lock taken on the temp file
+stays with the file through the rename); another process takes a free one with `take`. The kernel
+drops the lock when its process dies, however it dies, and only then: a claim never expires while
+its sender is alive, and a reused pid cannot make a dead sender look alive. Claims need no
+database, so they hold while the history database cannot be used.
+
+(The claimed_pid and claimed_at columns of the first design stay in the schema, unused.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import sqlite3
-from datetime import timedelta
+import threading
+from pathlib import Path
 
-from dictate.store.entries import Entry, iso, now, parse_time
-
-CLAIM_SECONDS = 600.0  # longest a process may hold a dictation it is sending
+from dictate.store import spool
 
 
-def take(db: sqlite3.Connection, entry: Entry) -> bool:
-    """Claim `entry` for this process, inside the caller's write transaction.
+class Claims:
+    """The claims one History holds, by dictation key; safe across threads."""
 
-    False when its text is in hand already (nothing to send) or a live process holds a fresh claim.
-    """
-    if not entry.pending:
-        return False
-    row = db.execute("SELECT claimed_pid, claimed_at FROM dictations WHERE id = ?", (entry.id,)).fetchone()
-    pid, at = row["claimed_pid"], row["claimed_at"]
-    fresh = at is not None and now() - parse_time(at) < timedelta(seconds=CLAIM_SECONDS)
-    if pid not in (None, os.getpid()) and fresh and _alive(pid):
-        return False
-    db.execute(
-        "UPDATE dictations SET claimed_pid = ?, claimed_at = ? WHERE id = ?", (os.getpid(), iso(now()), entry.id)
-    )
-    return True
+    def __init__(self) -> None:
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def holds(self, key: str) -> bool:
+        with self._lock:
+            return key in self._held
+
+    def keep(self, key: str, fd: int) -> None:
+        """Hold the lock already taken on the descriptor `fd` as the claim on `key`."""
+        with self._lock:
+            old = self._held.pop(key, None)
+            self._held[key] = fd
+        if old is not None:
+            _close(old)
+
+    def take(self, key: str, first: Path) -> bool:
+        """Claim the dictation whose first file is `first`: True when this History holds it now
+        (or held it already), False when a live process holds it or the file is gone."""
+        with self._lock:
+            if key in self._held:
+                return True
+            fd = spool.try_lock(first)
+            if fd is None:
+                return False
+            self._held[key] = fd
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            fd = self._held.pop(key, None)
+        if fd is not None:
+            _close(fd)
+
+    def release_all(self) -> None:
+        with self._lock:
+            held, self._held = self._held, {}
+        for fd in held.values():
+            _close(fd)
 
 
-def release(db: sqlite3.Connection, entry_id: int) -> None:
-    """Drop this process's claim on the dictation, if it holds one."""
-    db.execute(
-        "UPDATE dictations SET claimed_pid = NULL, claimed_at = NULL WHERE id = ? AND claimed_pid = ?",
-        (entry_id, os.getpid()),
-    )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _close(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)

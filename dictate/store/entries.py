@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dictate.errors import DictateError, ExitCode
+from dictate.store import spool
 
 QUEUED = "queued"
 FAILED = "failed"
@@ -114,12 +115,14 @@ class Entry:
     error: str | None  # the last error message
     attempts: int
     bytes_uploaded: int | None  # audio bytes in the requests that gave the text, all parts together
-    audio_path: Path | None  # the spooled audio; None once removed
+    audio_path: Path | None  # the first file of the spooled audio; None once removed
     press_to_audio_ms: int | None  # key press -> first sample
     release_to_request_ms: int | None  # key release -> request sent
     server_ms: int | None  # processing time reported by the server
     release_to_delivery_ms: int | None  # key release -> text delivered
-    raw_text: str | None = None  # the transcript before the text layer, when that changed it
+    raw_text: str | None = None  # the transcript as heard, when the text layer changed it
+    audio_parts: tuple[Path, ...] = ()  # every file of the spooled audio, in order
+    key: str | None = None  # the dictation's name in the spool
 
     @property
     def pending(self) -> bool:
@@ -144,9 +147,11 @@ class Entry:
     def to_dict(self) -> dict[str, Any]:
         """Every field as JSON-ready values (times as ISO 8601 UTC, the path as a string)."""
         data = dataclasses.asdict(self)
+        del data["key"]
         data["created"] = iso(self.created)
         data["updated"] = iso(self.updated)
         data["audio_path"] = str(self.audio_path) if self.audio_path else None
+        data["audio_parts"] = [str(path) for path in self.audio_parts]
         return data
 
 
@@ -160,8 +165,12 @@ SELECT = (
 
 
 def from_row(row: sqlite3.Row, spool_dir: Path) -> Entry:
-    """The Entry of a row read with SELECT; its audio is named relative to `spool_dir`."""
-    present = row["audio_name"] is not None and row["audio_removed"] is None
+    """The Entry of a row read with SELECT; its audio files are looked up in `spool_dir`."""
+    name = row["audio_name"]
+    present = name is not None and row["audio_removed"] is None
+    files = tuple(spool.parts(spool_dir, name)) if present else ()
+    if present and not files and spool.key_of(name) != name:
+        files = (spool_dir / name,)  # one file from before parts, named even when it went missing
     return Entry(
         id=row["id"],
         created=parse_time(row["created"]),
@@ -175,13 +184,24 @@ def from_row(row: sqlite3.Row, spool_dir: Path) -> Entry:
         error=row["error"],
         attempts=row["attempts"],
         bytes_uploaded=row["bytes_uploaded"],
-        audio_path=spool_dir / row["audio_name"] if present else None,
+        audio_path=files[0] if files else None,
         press_to_audio_ms=row["press_to_audio_ms"],
         release_to_request_ms=row["release_to_request_ms"],
         server_ms=row["server_ms"],
         release_to_delivery_ms=row["release_to_delivery_ms"],
         raw_text=row["raw_text"],
+        audio_parts=files,
+        key=spool.key_of(name) if name is not None else None,
     )
+
+
+def insert(db: sqlite3.Connection, row: dict[str, Any]) -> int:
+    """Insert a new dictation's row (column -> value, names from the code, never from input); its ID."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    cursor = db.execute(f"INSERT INTO dictations ({columns}) VALUES ({marks})", tuple(row.values()))  # noqa: S608
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def load(db: sqlite3.Connection, spool_dir: Path, entry_id: int | str) -> Entry:

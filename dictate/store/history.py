@@ -1,44 +1,41 @@
-"""The History: the SQLite database of dictations and the spool beside it, behind one object.
+"""The History: the audio spool (the truth) and the SQLite database that indexes it, behind one object.
 
 Files, under `config.data_dir()`, folders 0700 and files 0600 whatever the umask:
 
-    history.db (and its -wal / -shm)   one row per dictation
-    spool/<UTC stamp>-<token>.<ext>    the audio of each dictation until its text was delivered
+    history.db (and its -wal / -shm)     one row per dictation, naming its audio by its key
+    spool/<key>.<n>.<ext>                the audio of each dictation, in parts, until its text was delivered
 
-How a crash stays harmless: `spool()` writes the audio under a temporary name, fsyncs it, renames it
-into place and fsyncs the folder, all inside the SQLite write transaction that inserts its row. Every
-writer, and the recovery scan (recovery.py) run by every `History.open()`, holds that write lock.
+How a crash stays harmless: `spool()` writes part 1 durably under an flock (the claim, claims.py)
+and only then inserts its row; `add_part()` adds the next parts the same way. Every `open()` runs
+the recovery scan (recovery.py), which leaves locked files to their live process and rebuilds rows
+for whatever a dead one left.
 
-Each dictation moves through the statuses of entries.py. `pending()` lists the dictations whose text
-is not in hand, oldest first: queued and failed ones and, with the history off, done ones not yet
-delivered (their text was not stored, so `dictate retry` must transcribe them again). `claim()` makes
-sure only one process sends a dictation at a time.
+The database only indexes: when it cannot be written (damaged, locked, read-only, of a newer
+dictate) the History opens all the same, reads what it can, and `problem` says why and what to do;
+`spool()` still keeps the audio, unindexed (`Spooled.id` None), for the next open to index. Only a
+disk that refuses the audio itself makes `spool()` fail.
 
-[history] enabled = false (no text history). The spool works exactly as above, because it is the
-no-loss guarantee, but: text is never written to disk (a `done` row has no text, so it stays pending
-until delivered, and `dictate retry` transcribes it again), keep_audio is ignored, and a row is deleted
-together with its audio as soon as it is delivered or discarded. So the database only ever holds the
-dictations not yet delivered. Rows written while the history was on are left as they are (and still
-pruned by max_days / max_entries); deleting history.db removes them.
-
-Retention (retention.py) runs in `History.open()`, and after a dictation is delivered or discarded
-when the last pass was PRUNE_EVERY (an hour) or more ago; a process that delivers and discards
-nothing does not prune again after opening.
+`pending()` lists the dictations whose text is not in hand, oldest first (entries.py). With
+[history] enabled = false the spool works the same (it is the no-loss guarantee), but text is never
+written to disk (a `done` row stays pending until delivered), keep_audio is ignored, and a row is
+deleted with its audio once delivered or discarded. Retention (retention.py) runs on open, and after
+a delivery or discard once PRUNE_EVERY has passed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dictate.store import claims, recovery, retention, spool
-from dictate.store.database import Database
+from dictate.store import database, recordings, recovery, retention, spool, steps
+from dictate.store.claims import Claims
+from dictate.store.database import Database, DiskFull
 from dictate.store.entries import (
     DELIVERED,
     DISCARDED,
@@ -52,17 +49,17 @@ from dictate.store.entries import (
     HistoryError,
     endpoint_host,
     from_row,
+    insert,
     iso,
     load,
     now,
-    parse_id,
-    parse_time,
 )
+from dictate.store.recordings import Spooled, Target
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from dictate.audio import EncodedAudio
+    from dictate.audio import EncodedAudio, Recording
     from dictate.config import HistoryConfig
 
 log = logging.getLogger(__name__)
@@ -73,19 +70,25 @@ MAX_ERROR_CHARS = 2000
 
 
 class History:
-    """The history database and the spool beside it. Open with `History.open()`; safe across threads."""
+    """The spool and the database that indexes it. Open with `History.open()`; safe across threads."""
 
-    def __init__(self, db: Database, folder: Path, settings: HistoryConfig) -> None:
+    def __init__(
+        self, db: Database | None, folder: Path, settings: HistoryConfig, *, problem: HistoryError | None = None
+    ) -> None:
         self.folder = folder
         self.db_path = folder / DB_NAME
         self.spool_dir = folder / spool.SPOOL_NAME
         self.settings = settings
+        self.problem = problem  # why the database cannot be written, with what to do; None when it can
+        self.can_spool = True  # False when the data folder itself refused to be written
         self._db = db
+        self._claims = Claims()
         self._last_prune = 0.0
 
     @classmethod
     def open(cls, settings: HistoryConfig | None = None, folder: Path | None = None) -> History:
-        """Open (creating, migrating) the history in `folder` (default: the data dir), then recover and prune."""
+        """Open the history in `folder` (default: the data dir): created, migrated, recovered and pruned;
+        or, when it cannot be written, for reading what it can, `problem` saying why."""
         from dictate import config
 
         settings = settings or config.HistoryConfig()
@@ -96,19 +99,35 @@ class History:
             spool.private_dir(folder / spool.SPOOL_NAME)
             spool.private_file(db_path)
         except OSError as exc:
-            raise HistoryError(f"cannot create the history in {folder}: {exc.strerror or exc}") from None
-        db = Database.open(db_path)
-        history = cls(db, folder, settings)
-        try:
-            history.recover()
-            history.prune()
-        except BaseException:
-            history.close()
-            raise
+            refused = HistoryError(f"cannot write in {folder}: {exc.strerror or exc}")
+            history = cls(database.read_only(db_path, refused), folder, settings, problem=refused)
+            history.can_spool = False  # said by the first recording that meets it
+            return history
+        db, why = database.open_index(db_path)
+        history = cls(db, folder, settings, problem=why)
+        history.can_spool = not isinstance(why, DiskFull)
+        if db is not None and db.writable:
+            try:
+                history.recover()
+                history.prune()
+            except HistoryError as exc:  # a database that opened but fails further in
+                history.close()
+                return cls(database.read_only(db_path, exc), folder, settings, problem=exc)
+            except BaseException:
+                history.close()
+                raise
+            db.opened()
         return history
 
+    @property
+    def readable(self) -> bool:
+        """Its database could be opened, at least for reading."""
+        return self._db is not None
+
     def close(self) -> None:
-        self._db.close()
+        self._claims.release_all()
+        if self._db is not None:
+            self._db.close()
 
     def __enter__(self) -> History:
         return self
@@ -118,7 +137,7 @@ class History:
     ) -> None:
         self.close()
 
-    # ---- writing -----------------------------------------------------------------------------
+    # ---- the spool ---------------------------------------------------------------------------
 
     def spool(
         self,
@@ -130,47 +149,77 @@ class History:
         duration: float | None = None,
         ext: str | None = None,
         press_to_audio_ms: float | None = None,
-    ) -> Entry:
-        """Write the audio durably into the spool and record it as `queued`; call before any upload.
+    ) -> Spooled:
+        """Write the audio durably as part 1 of a new dictation, claimed by this History, and index it
+        as `queued`; call before any upload.
 
-        `base_url` is reduced to its host. `ext` defaults to the EncodedAudio's file extension, or
-        "wav" for raw bytes; `duration` defaults to the EncodedAudio's seconds.
+        HistoryError when the disk refuses the audio (nothing is written then). When only the
+        database refuses, the audio is kept all the same, unindexed. `base_url` is reduced to its
+        host; `ext` defaults to the EncodedAudio's file extension ("wav" for bytes).
         """
-        if isinstance(audio, bytes | bytearray | memoryview):
-            data = bytes(audio)
-            ext = ext or "wav"
-        else:
-            data = audio.data
-            ext = ext or Path(audio.filename).suffix.lstrip(".") or "wav"
-            duration = audio.seconds if duration is None else duration
+        data, ext, duration = recordings.encoded(audio, ext, duration)
         moment = now()
-        name = spool.audio_name(moment, ext)
-        if not data:
-            raise HistoryError("nothing to spool: the audio is empty")
-        with self._db.transaction() as db:
-            try:
-                spool.write_durably(self.spool_dir / name, data)
-            except OSError as exc:
-                raise HistoryError(f"cannot write the recording to {self.spool_dir}: {exc.strerror or exc}") from None
-            cursor = db.execute(
-                "INSERT INTO dictations (created, updated, source, status, duration, model, host, audio_name,"
-                " press_to_audio_ms, claimed_pid, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    iso(moment),
-                    iso(moment),
-                    source,
-                    QUEUED,
-                    duration,
-                    model,
-                    endpoint_host(base_url),
-                    name,
-                    _ms(press_to_audio_ms),
-                    os.getpid(),  # the spooling process is the one about to send it
-                    iso(moment),
-                ),
-            )
-            assert cursor.lastrowid is not None
-            return load(db, self.spool_dir, cursor.lastrowid)
+        key = spool.new_key(moment)
+        fd = recordings.write_part(self.spool_dir, spool.part_name(key, 1, ext), data, keep_lock=True)
+        assert fd is not None
+        self._claims.keep(key, fd)
+        row = {
+            "created": iso(moment),
+            "updated": iso(moment),
+            "source": source,
+            "status": QUEUED,
+            "duration": duration,
+            "model": model,
+            "host": endpoint_host(base_url),
+            "audio_name": key,
+            "press_to_audio_ms": _ms(press_to_audio_ms),
+        }
+        try:
+            with self._write() as db:
+                new_id = insert(db, row)
+        except HistoryError as exc:
+            return Spooled(key, None, unindexed=exc.message)
+        return Spooled(key, new_id)
+
+    def add_part(self, spooled: Spooled, audio: EncodedAudio | bytes, *, ext: str | None = None) -> Spooled:
+        """Durably add the next part to a dictation this History spooled; HistoryError when the disk refuses."""
+        data, ext, _ = recordings.encoded(audio, ext, None)
+        number = spooled.parts + 1
+        recordings.write_part(self.spool_dir, spool.part_name(spooled.key, number, ext), data)
+        return dataclasses.replace(spooled, parts=number)
+
+    def drop(self, spooled: Spooled) -> None:
+        """Delete the audio of a dictation the database never indexed (delivered, or given up) and let it go."""
+        try:
+            recordings.remove(spool.parts(self.spool_dir, spooled.key), strict=True)
+        finally:
+            self._claims.release(spooled.key)
+
+    def handle(self, entry_id: int | str) -> Spooled:
+        """The Spooled of an indexed dictation (for `Pipeline.resend`); EntryStateError without audio."""
+        entry = self.get(entry_id)
+        if entry.key is None or not entry.audio_parts:
+            raise EntryStateError(f"dictation {entry.id} has no audio any more ({entry.status})")
+        return Spooled(entry.key, entry.id, parts=len(entry.audio_parts))
+
+    def read_recording(self, target: Target) -> Recording:
+        """The whole audio of a dictation, its parts decoded and joined (for `dictate retry`).
+
+        EntryStateError when it has no audio any more; HistoryError naming the dictation and the
+        file when a file cannot be read or decoded.
+        """
+        return recordings.read_whole(*self._files(target))
+
+    def unindexed(self) -> list[str]:
+        """Keys of the dictations in the spool that no row names (while the database cannot be written)."""
+        named: set[str] = set()
+        if self._db is not None:
+            with contextlib.suppress(HistoryError), self._db.reading() as db:
+                rows = db.execute("SELECT audio_name FROM dictations WHERE audio_name IS NOT NULL").fetchall()
+                named = {k for row in rows if (k := spool.key_of(row[0])) is not None}
+        return recordings.unindexed(self.spool_dir, named)
+
+    # ---- the status steps --------------------------------------------------------------------
 
     def mark_failed(
         self,
@@ -180,25 +229,18 @@ class History:
         attempts: int = 1,
         bytes_uploaded: int | None = None,
         release_to_request_ms: float | None = None,
+        duration: float | None = None,
     ) -> Entry:
         """Record a failed transcription (queued/failed -> failed); the audio stays for `dictate retry`."""
-        with self._db.transaction() as db:
-            entry = self._require(db, entry_id, "marked failed", lambda e: e.can_become(FAILED))
-            db.execute(
-                "UPDATE dictations SET status = ?, error = ?, attempts = attempts + ?,"
-                " bytes_uploaded = coalesce(?, bytes_uploaded),"
-                " release_to_request_ms = coalesce(?, release_to_request_ms), updated = ? WHERE id = ?",
-                (
-                    FAILED,
-                    error[:MAX_ERROR_CHARS],
-                    attempts,
-                    bytes_uploaded,
-                    _ms(release_to_request_ms),
-                    iso(now()),
-                    entry.id,
-                ),
-            )
-            return load(db, self.spool_dir, entry.id)
+        return self._step(
+            entry_id,
+            FAILED,
+            attempts,
+            error=error[:MAX_ERROR_CHARS],
+            bytes_uploaded=bytes_uploaded,
+            duration=duration,
+            release_to_request_ms=_ms(release_to_request_ms),
+        )
 
     def mark_done(
         self,
@@ -209,30 +251,32 @@ class History:
         bytes_uploaded: int | None = None,
         release_to_request_ms: float | None = None,
         server_ms: float | None = None,
+        duration: float | None = None,
+        durable: bool = True,
         raw_text: str | None = None,
     ) -> Entry:
         """Record the transcript (queued/failed -> done); with the history off the text is not stored.
-        `raw_text` is the transcript as heard, kept beside the text when the text layer changed it."""
-        with self._db.transaction() as db:
-            entry = self._require(db, entry_id, "marked done", lambda e: e.can_become(DONE))
-            db.execute(
-                "UPDATE dictations SET status = ?, text = ?, attempts = attempts + ?,"
-                " bytes_uploaded = coalesce(?, bytes_uploaded),"
-                " release_to_request_ms = coalesce(?, release_to_request_ms),"
-                " server_ms = coalesce(?, server_ms), raw_text = ?, updated = ? WHERE id = ?",
-                (
-                    DONE,
-                    text if self.settings.enabled else None,
-                    attempts,
-                    bytes_uploaded,
-                    _ms(release_to_request_ms),
-                    _ms(server_ms),
-                    raw_text if self.settings.enabled and raw_text != text else None,
-                    iso(now()),
-                    entry.id,
-                ),
-            )
-            return load(db, self.spool_dir, entry.id)
+        `raw_text` is the transcript as heard, kept beside the text when the text layer changed it.
+
+        `durable=False` does not wait for the disk (Database.transaction): for the step just before
+        the text goes out, which a later durable step makes durable.
+        """
+        return self._step(
+            entry_id,
+            DONE,
+            attempts,
+            durable=durable,
+            text=text if self.settings.enabled else None,
+            raw_text=raw_text if self.settings.enabled and raw_text != text else None,
+            bytes_uploaded=bytes_uploaded,
+            duration=duration,
+            release_to_request_ms=_ms(release_to_request_ms),
+            server_ms=_ms(server_ms),
+        )
+
+    def _step(self, entry_id: int | str, status: str, attempts: int, *, durable: bool = True, **values: Any) -> Entry:
+        with self._write(durable=durable) as db:
+            return steps.step(db, self.spool_dir, entry_id, status, attempts, **values)
 
     def mark_delivered(self, entry_id: int | str, *, release_to_delivery_ms: float | None = None) -> Entry:
         """Record that the text reached the user (done -> delivered); the audio is removed unless kept."""
@@ -242,84 +286,56 @@ class History:
         """Give up on a dictation not yet delivered (queued/failed/done -> discarded), e.g. no words heard."""
         return self._finish(entry_id, DISCARDED, "discarded", error=reason[:MAX_ERROR_CHARS] if reason else None)
 
-    def _finish(
-        self,
-        entry_id: int | str,
-        status: str,
-        verb: str,
-        *,
-        error: str | None = None,
-        release_to_delivery_ms: int | None = None,
-    ) -> Entry:
-        leftover: Path | None = None
-        with self._db.transaction() as db:
-            entry = self._require(db, entry_id, verb, lambda e: e.can_become(status))
-            moment = parse_time(iso(now()))  # the stored precision, so both branches agree
-            if self.settings.enabled:
-                drop = entry.audio_path is not None and not self.settings.keep_audio
-                db.execute(
-                    "UPDATE dictations SET status = ?, updated = ?, error = coalesce(?, error),"
-                    " release_to_delivery_ms = coalesce(?, release_to_delivery_ms),"
-                    " audio_removed = CASE WHEN ? THEN ? ELSE audio_removed END WHERE id = ?",
-                    (status, iso(moment), error, release_to_delivery_ms, drop, iso(moment), entry.id),
-                )
-                leftover = entry.audio_path if drop else None
-                final = load(db, self.spool_dir, entry.id)
-            else:
-                # The row only guarded the audio. The audio goes first: a crash before the commit
-                # leaves a row whose file is missing (tidied on the next open), never a file that
-                # would come back as a new recording.
-                if entry.audio_path:
-                    spool.unlink(entry.audio_path)
-                db.execute("DELETE FROM dictations WHERE id = ?", (entry.id,))
-                final = dataclasses.replace(
-                    entry,
-                    status=status,
-                    updated=moment,
-                    audio_path=None,
-                    error=error or entry.error,
-                    release_to_delivery_ms=release_to_delivery_ms,
-                )
-        # After the commit: a crash here leaves a file whose row says it was removed, which the
-        # next open deletes instead of taking it for a lost recording.
-        if leftover:
-            spool.unlink(leftover)
+    def _finish(self, entry_id: int | str, status: str, verb: str, **values: Any) -> Entry:
+        keep_rows, keep_audio = self.settings.enabled, self.settings.keep_audio
+        with self._write() as db:
+            entry, final, leftover = steps.finish(
+                db, self.spool_dir, entry_id, status, verb, keep_rows=keep_rows, keep_audio=keep_audio, **values
+            )
+        # After the commit: a crash here leaves files whose row says they were removed, which the
+        # next open deletes instead of taking them for a lost recording.
+        recordings.remove(leftover)
+        if entry.key is not None:
+            self._claims.release(entry.key)
         if time.monotonic() - self._last_prune >= PRUNE_EVERY:
             self.prune()
         return final
 
-    def append_audio(self, entry_id: int | str, pcm: bytes, seconds: float) -> Entry:
-        """Durably add PCM samples to the end of a pending dictation's WAV spool (a longer take of the
-        same recording), now `seconds` long: cheap however long the dictation already is.
-        """
-        with self._db.transaction() as db:
-            entry = self._require(db, entry_id, "given more audio", lambda e: e.pending and e.audio_path is not None)
-            assert entry.audio_path is not None
-            try:
-                spool.append_pcm(entry.audio_path, pcm)
-            except (OSError, ValueError) as exc:
-                detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-                raise HistoryError(f"cannot add to the recording {entry.audio_path}: {detail}") from None
-            db.execute("UPDATE dictations SET duration = ?, updated = ? WHERE id = ?", (seconds, iso(now()), entry.id))
-            return load(db, self.spool_dir, entry.id)
-
     # ---- claims: one sender per dictation -----------------------------------------------------
 
-    def claim(self, entry_id: int | str) -> bool:
-        """Take a pending dictation for sending by this process; False when a live process has it (claims.py)."""
-        with self._db.transaction() as db:
-            return claims.take(db, load(db, self.spool_dir, entry_id))
+    def claim(self, target: Target) -> bool:
+        """Take a pending dictation for sending by this History; False when a live process has it,
+        or its text is in hand (claims.py)."""
+        entry_id = recordings.entry_id(target)
+        if entry_id is None:
+            assert isinstance(target, Spooled)
+            files = spool.parts(self.spool_dir, target.key)
+            return bool(files) and self._claims.take(target.key, files[0])
+        entry = self.get(entry_id)
+        if not entry.pending or entry.key is None or not entry.audio_parts:
+            return False
+        if not self._claims.take(entry.key, entry.audio_parts[0]):
+            return False
+        if not self.get(entry.id).pending:  # finished by its last holder while this one waited
+            self._claims.release(entry.key)
+            return False
+        return True
 
-    def release(self, entry_id: int | str) -> None:
-        """Give up this process's claim, so `dictate retry` or the daemon may send it."""
-        with self._db.transaction() as db:
-            claims.release(db, parse_id(entry_id))
+    def release(self, target: Target) -> None:
+        """Give up this History's claim, so `dictate retry` or the daemon may send it."""
+        if isinstance(target, Spooled):
+            self._claims.release(target.key)
+            return
+        with contextlib.suppress(HistoryError):
+            key = self.get(target).key
+            if key is not None:
+                self._claims.release(key)
 
     # ---- reading -----------------------------------------------------------------------------
 
     def get(self, entry_id: int | str) -> Entry:
         """The dictation with this ID; UnknownEntry (exit 2) when there is none."""
-        with self._db.reading() as db:
+        with self._read() as db:
             return load(db, self.spool_dir, entry_id)
 
     def entries(self, *, search: str | None = None, limit: int | None = None) -> list[Entry]:
@@ -333,30 +349,26 @@ class History:
         if limit:
             query += " LIMIT ?"
             params.append(limit)
-        with self._db.reading() as db:
+        if self._db is None:
+            return []
+        with self._read() as db:
             return [from_row(row, self.spool_dir) for row in db.execute(query, params)]
 
     def pending(self) -> list[Entry]:
         """Dictations whose text was never obtained (see the module docs), oldest first."""
-        query = SELECT + " WHERE " + PENDING_SQL + " ORDER BY created, id"
-        with self._db.reading() as db:
-            return [from_row(row, self.spool_dir) for row in db.execute(query)]
-
-    def read_audio(self, entry_id: int | str) -> bytes:
-        """The spooled audio of a dictation (for `dictate retry`)."""
-        entry = self.get(entry_id)
-        if entry.audio_path is None:
-            raise EntryStateError(f"dictation {entry.id} has no audio any more ({entry.status})")
-        try:
-            return entry.audio_path.read_bytes()
-        except OSError as exc:
-            raise HistoryError(f"cannot read {entry.audio_path}: {exc.strerror or exc}") from None
+        if self._db is None:
+            return []
+        with self._read() as db:
+            return [
+                from_row(row, self.spool_dir)
+                for row in db.execute(SELECT + " WHERE " + PENDING_SQL + " ORDER BY created, id")
+            ]
 
     # ---- recovery and retention --------------------------------------------------------------
 
     def recover(self) -> list[Entry]:
-        """Reconcile the spool with the rows after a crash (see recovery.py); return the recordings given new rows."""
-        with self._db.transaction() as db:
+        """Rebuild rows for what the spool holds after a crash (recovery.py); return the recordings given rows."""
+        with self._write() as db:
             adopted = recovery.recover(db, self.spool_dir, history_on=self.settings.enabled)
         if adopted:
             log.warning(
@@ -369,7 +381,7 @@ class History:
     def prune(self) -> int:
         """Delete delivered/discarded rows (and kept audio) beyond max_days / max_entries; return how many."""
         self._last_prune = time.monotonic()
-        with self._db.transaction() as db:
+        with self._write() as db:
             deleted = retention.prune(
                 db, self.spool_dir, max_days=self.settings.max_days, max_entries=self.settings.max_entries
             )
@@ -379,13 +391,27 @@ class History:
 
     # ---- plumbing ----------------------------------------------------------------------------
 
-    def _require(
-        self, db: sqlite3.Connection, entry_id: int | str, verb: str, allowed: Callable[[Entry], bool]
-    ) -> Entry:
-        entry = load(db, self.spool_dir, entry_id)
-        if not allowed(entry):
-            raise EntryStateError(f"dictation {entry.id} is {entry.status} and cannot be {verb}")
-        return entry
+    def _write(self, *, durable: bool = True) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        if self._db is None:
+            assert self.problem is not None
+            raise self.problem
+        return self._db.transaction(durable=durable)
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        if self._db is None:
+            assert self.problem is not None
+            raise self.problem
+        with self._db.reading() as db:
+            yield db
+
+    def _files(self, target: Target) -> tuple[str, list[Path]]:
+        entry_id = recordings.entry_id(target)
+        if entry_id is None:
+            assert isinstance(target, Spooled)
+            return "the recording", spool.parts(self.spool_dir, target.key)
+        entry = self.get(entry_id)
+        return f"dictation {entry.id}", list(entry.audio_parts)
 
 
 def _ms(value: float | None) -> int | None:

@@ -72,6 +72,8 @@ def m005_raw_text(db: sqlite3.Connection) -> None:
 def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> list[str]:
     """Apply the migrations this database has not had yet, in order; return their names."""
     steps = MIGRATIONS if migrations is None else migrations
+    if not _missing(db, steps):
+        return []  # the usual case needs no write lock, so a busy database still opens at once
     db.execute("BEGIN IMMEDIATE")
     try:
         db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
@@ -88,3 +90,11 @@ def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -
         db.execute("ROLLBACK")
         raise
     return applied
+
+
+def _missing(db: sqlite3.Connection, steps: list[Migration]) -> bool:
+    exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchone()
+    if exists is None:
+        return True
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    return any(step.__name__ not in done for step in steps)

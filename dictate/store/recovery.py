@@ -1,23 +1,27 @@
-"""The recovery scan: reconcile the spool's files with the database's rows after a crash.
+"""The recovery scan: rebuild the index from the spool after a crash (the spool is the truth).
 
-`History.open()` runs it inside a write transaction, and every spool writer holds that same lock
-from before its audio write until its row is committed, so the scan never sees a spool in
-progress: what it finds is what a dead process left behind.
+`History.open()` runs it inside a write transaction. A file that a live process is writing or
+sending is locked (spool.py, claims.py) and left alone; everything else is what a dead process left:
 
-    crash before the rename             a temp file: no row, and the scan deletes it
-    crash after the rename, before the commit
-                                        an audio file with no row: the scan gives it a `queued` row
-                                        (source "recovered"), so `pending()` lists it
-    crash after the commit              the row and its audio file: nothing to do
-    crash between a removal's commit and its unlink
-                                        a file whose row says it was removed: the scan deletes it
-    audio file gone (deleted by hand)   the row's audio is marked removed; if its text was never
+    killed while writing a part         a temp file: deleted
+    killed after part 1, before its row (or the history database could not be used then)
+                                        a dictation with no row: it gets a `queued` row (source
+                                        "recovered") made of all its parts in order, so
+                                        `dictate retry` sends it
+    killed after the row                the row and its parts: nothing to do; `dictate retry`
+                                        sends what the parts hold
+    killed between a removal's commit and the deletion of the files
+                                        files whose row says they were removed: deleted
+    killed while removing the files of a dictation with no row (part 1 goes first)
+                                        parts without part 1: deleted
+    audio gone (deleted by hand)        the row's audio is marked removed; if its text was never
                                         obtained it is discarded (or, with the history off, deleted)
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -40,32 +44,46 @@ log = logging.getLogger(__name__)
 
 def recover(db: sqlite3.Connection, spool_dir: Path, *, history_on: bool) -> list[Entry]:
     """Reconcile the spool with the rows, inside the caller's write transaction; return the adopted recordings."""
-    rows = {row["audio_name"]: row for row in db.execute(SELECT + " WHERE audio_name IS NOT NULL")}
+    rows = {}
+    for row in db.execute(SELECT + " WHERE audio_name IS NOT NULL"):
+        key = spool.key_of(row["audio_name"])
+        if key is not None:
+            rows[key] = row
     try:
         found = spool.scan(spool_dir)
     except OSError as exc:
         raise HistoryError(f"cannot read {spool_dir}: {exc.strerror or exc}") from None
     for path in found.leftovers:
-        log.debug("removing half-written %s", path)
-        spool.unlink(path)
+        _remove_if_free([path], path)
     adopted: list[Entry] = []
-    for path in found.audio:
-        row = rows.get(path.name)
-        if row is None:
-            adopted.append(_adopt(db, spool_dir, path))
-        elif row["audio_removed"] is not None:
-            spool.unlink(path)
+    for key, files in found.dictations.items():
+        row = rows.get(key)
+        if row is not None:
+            if row["audio_removed"] is not None:
+                _remove(files)  # the removal was committed; its process died before deleting
+            continue
+        fd = spool.try_lock(files[0])
+        if fd is None:
+            continue  # a live process is spooling or sending it: it indexes it, or leaves it for the next scan
+        try:
+            if spool.part_number(files[0]) != 1:
+                _remove(files)  # part 1 goes first when a dictation is removed: a removal that died
+            else:
+                adopted.append(_adopt(db, spool_dir, key, files))
+        finally:
+            os.close(fd)
     stamp = iso(now())
-    for name, row in rows.items():
-        if row["audio_removed"] is not None or (spool_dir / name).exists():
+    for key, row in rows.items():
+        if row["audio_removed"] is not None or key in found.dictations:
             continue
         entry = from_row(row, spool_dir)
+        name = row["audio_name"]
         if entry.pending and not history_on:
             db.execute("DELETE FROM dictations WHERE id = ?", (entry.id,))
         elif entry.pending:
             db.execute(
                 "UPDATE dictations SET status = ?, error = ?, audio_removed = ?, updated = ? WHERE id = ?",
-                (DISCARDED, f"audio file {name} is missing from the spool", stamp, stamp, entry.id),
+                (DISCARDED, f"audio {name} is missing from the spool", stamp, stamp, entry.id),
             )
         else:
             db.execute("UPDATE dictations SET audio_removed = ? WHERE id = ?", (stamp, entry.id))
@@ -74,11 +92,28 @@ def recover(db: sqlite3.Connection, spool_dir: Path, *, history_on: bool) -> lis
     return adopted
 
 
-def _adopt(db: sqlite3.Connection, spool_dir: Path, path: Path) -> Entry:
+def _adopt(db: sqlite3.Connection, spool_dir: Path, key: str, files: list[Path]) -> Entry:
     """Give a recording whose row was never committed a `queued` row of its own."""
+    name = key if spool.is_part(files[0]) else files[0].name
     cursor = db.execute(
         "INSERT INTO dictations (created, updated, source, status, duration, audio_name) VALUES (?, ?, ?, ?, ?, ?)",
-        (iso(spool.spooled_at(path)), iso(now()), RECOVERED_SOURCE, QUEUED, spool.wav_seconds(path), path.name),
+        (iso(spool.spooled_at(files[0])), iso(now()), RECOVERED_SOURCE, QUEUED, spool.audio_seconds(files), name),
     )
     assert cursor.lastrowid is not None
     return load(db, spool_dir, cursor.lastrowid)
+
+
+def _remove_if_free(files: list[Path], lock: Path) -> None:
+    fd = spool.try_lock(lock)
+    if fd is None:
+        return  # a write in progress in a live process
+    try:
+        _remove(files)
+    finally:
+        os.close(fd)
+
+
+def _remove(files: list[Path]) -> None:
+    for path in files:
+        log.debug("removing %s", path)
+        spool.unlink(path)

@@ -35,7 +35,7 @@ def _delete(db: sqlite3.Connection, spool_dir: Path, query: str, param: Any) -> 
     for entry in doomed:
         # Audio before rows: a crash in between leaves rows with missing audio (tidied on the
         # next open), never a kept file that would come back as a new recording.
-        if entry.audio_path:
-            spool.unlink(entry.audio_path)
+        for path in entry.audio_parts:
+            spool.unlink(path)
     db.executemany("DELETE FROM dictations WHERE id = ?", [(e.id,) for e in doomed])
     return len(doomed)

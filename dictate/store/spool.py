@@ -1,9 +1,15 @@
-"""The spool's files: private folders and files, all-or-nothing writes, growing a WAV in place, scanning.
+"""The spool's files: names, private folders and files, all-or-nothing writes under a lock, scanning.
 
-Each recording is one file `<UTC stamp>-<token>.<ext>` in the spool folder. A write goes to a temp
-name (`.<name>.tmp`) first, so a file under its final name is always complete; a temp file found
-later is the leftover of a write that died. Nothing here knows about the database: the History
-decides which file belongs to which row.
+A dictation's audio is one or more part files `<key>.<n>.<ext>` (n = 1, 2, ...; each part in the
+upload format), its audio being its parts in order; the key `<UTC stamp>-<token>` names the
+dictation. Spools written before parts existed hold one file `<key>.<ext>` (a WAV that grew in
+place); they are read the same way, as a dictation of one part.
+
+A write goes to a temp name (`.<name>.tmp`) first, so a file under its final name is always
+complete; the writer holds an flock on the file from its creation, so a scan in another process can
+tell a write in progress (locked) from the leftover of a writer that died (free). The lock lives as
+long as the open file, so the kernel drops it when its process dies, however it dies. Nothing here
+knows about the database: the History decides which files belong to which row.
 """
 
 from __future__ import annotations
@@ -12,26 +18,76 @@ import contextlib
 import os
 import re
 import secrets
-import struct
-import wave
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no locks, so no protection between processes
+    fcntl = None  # type: ignore[assignment]
 
 SPOOL_NAME = "spool"
 
-# 20250102T030405678Z-1a2b3c4d.wav: the UTC time of the spool, a random token, the format.
-AUDIO_NAME = re.compile(r"(?P<stamp>\d{8}T\d{9}Z)-[0-9a-f]{8}\.(?P<ext>[a-z0-9]{1,8})")
+# 20250102T030405678Z-1a2b3c4d: the UTC time the dictation was spooled, and a random token.
+KEY = re.compile(r"\d{8}T\d{9}Z-[0-9a-f]{8}")
+# <key>.<n>.<ext> for a part, <key>.<ext> for a spool of one file from before parts.
+AUDIO_NAME = re.compile(
+    r"(?P<key>(?P<stamp>\d{8}T\d{9}Z)-[0-9a-f]{8})(?:\.(?P<part>[1-9][0-9]{0,3}))?\.(?P<ext>[a-z0-9]{1,8})"
+)
 TEMP_PREFIX = "."
 TEMP_SUFFIX = ".tmp"
 
 
-def audio_name(moment: datetime, ext: str) -> str:
-    """A new file name for audio spooled at `moment` (UTC) in format `ext`; ValueError for a bad ext."""
+def new_key(moment: datetime) -> str:
+    """A new dictation's key for audio spooled at `moment` (UTC)."""
+    return f"{moment:%Y%m%dT%H%M%S}{moment.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
+
+
+def part_name(key: str, number: int, ext: str) -> str:
+    """The file name of part `number` (from 1) of the dictation `key`; ValueError for a bad ext."""
     ext = ext.lower()
     if not re.fullmatch(r"[a-z0-9]{1,8}", ext):
         raise ValueError(f"not a file extension: {ext!r}")
-    return f"{moment:%Y%m%dT%H%M%S}{moment.microsecond // 1000:03d}Z-{secrets.token_hex(4)}.{ext}"
+    return f"{key}.{number}.{ext}"
+
+
+def key_of(name: str) -> str | None:
+    """The dictation key in a row's audio_name (a key, or the file name of a spool from before parts)."""
+    if KEY.fullmatch(name):
+        return name
+    match = AUDIO_NAME.fullmatch(name)
+    return match["key"] if match else None
+
+
+def is_part(path: Path) -> bool:
+    """The file is a part `<key>.<n>.<ext>` (not a spool of one file from before parts)."""
+    match = AUDIO_NAME.fullmatch(path.name)
+    return bool(match and match["part"])
+
+
+def part_number(path: Path) -> int:
+    """Which part of its dictation the file is; 1 for a spool of one file from before parts."""
+    match = AUDIO_NAME.fullmatch(path.name)
+    return int(match["part"]) if match and match["part"] else 1
+
+
+def parts(folder: Path, name: str) -> list[Path]:
+    """The files of the dictation with this audio_name, in order; [] when none is there."""
+    key = key_of(name)
+    if key is None:
+        return []
+    if key != name:  # one file, from before parts
+        path = folder / name
+        return [path] if path.is_file() else []
+    try:
+        names = os.listdir(folder)  # plain names: this runs for every row read, and glob costs more
+    except OSError:
+        return []
+    prefix = key + "."
+    found = [folder / n for n in names if n.startswith(prefix) and (m := AUDIO_NAME.fullmatch(n)) and m["part"]]
+    return sorted(found, key=part_number)
 
 
 def spooled_at(path: Path) -> datetime:
@@ -44,29 +100,48 @@ def spooled_at(path: Path) -> datetime:
 
 
 class Scan(NamedTuple):
-    leftovers: list[Path]  # temp files of writes that never finished
-    audio: list[Path]  # files named as spooled audio, oldest first
+    leftovers: list[Path]  # temp files: writes in progress, or of writers that died
+    dictations: dict[str, list[Path]]  # key -> its files in order, oldest key first
 
 
 def scan(folder: Path) -> Scan:
-    """Sort the spool folder's files into leftovers and audio; others are not ours and left out.
+    """Sort the spool folder's files into leftovers and dictations; others are not ours and left out.
 
     OSError when the folder cannot be read.
     """
     leftovers: list[Path] = []
-    audio: list[Path] = []
+    dictations: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith(TEMP_PREFIX) and path.name.endswith(TEMP_SUFFIX):
             leftovers.append(path)
-        elif AUDIO_NAME.fullmatch(path.name) and path.is_file():
-            audio.append(path)
-    return Scan(leftovers, audio)
+        elif (match := AUDIO_NAME.fullmatch(path.name)) and path.is_file():
+            dictations.setdefault(match["key"], []).append(path)
+    for files in dictations.values():
+        files.sort(key=part_number)
+    return Scan(leftovers, dictations)
+
+
+def audio_seconds(paths: Iterable[Path]) -> float | None:
+    """The length of the audio in these files, in seconds; None when one cannot be read."""
+    import soundfile
+
+    total = 0.0
+    for path in paths:
+        try:
+            total += soundfile.info(str(path)).duration
+        except (OSError, RuntimeError, soundfile.LibsndfileError):
+            return None
+    return total
+
+
+# ---- folders and files ---------------------------------------------------------------------------
 
 
 def private_dir(path: Path) -> None:
-    """Create the folder 0700, or tighten an existing one."""
+    """Create the folder 0700, or tighten an existing one (OSError when it cannot be created)."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask, and the folder may predate us
+    with contextlib.suppress(OSError):  # a read-only folder stays as it is; writes to it fail later
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask, and the folder may predate us
 
 
 def private_file(path: Path) -> None:
@@ -76,10 +151,14 @@ def private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def write_durably(path: Path, data: bytes) -> None:
-    """Write under a temp name, fsync, rename into place, fsync the folder: all or nothing on disk."""
+def write_durably(path: Path, data: bytes, *, keep_lock: bool = False) -> int | None:
+    """Write under a locked temp name, fsync, rename into place, fsync the folder: all or nothing.
+
+    With `keep_lock` the open, still locked file is returned (its descriptor): a claim on it.
+    OSError when the disk refuses; nothing is left behind then.
+    """
     temp = path.with_name(f"{TEMP_PREFIX}{path.name}{TEMP_SUFFIX}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = create_locked(temp)
     try:
         try:
             os.chmod(temp, 0o600)
@@ -87,60 +166,22 @@ def write_durably(path: Path, data: bytes) -> None:
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
+            os.replace(temp, path)
+        except BaseException:
+            unlink(temp)
+            raise
+        try:
+            fsync_dir(path.parent)
+        except BaseException:
+            unlink(path)  # in place but perhaps not durable: the caller takes it as not written
+            raise
     except BaseException:
-        unlink(temp)
+        os.close(fd)
         raise
-    fsync_dir(path.parent)
-
-
-def append_pcm(path: Path, pcm: bytes) -> None:
-    """Durably add PCM samples to the end of a WAV file, however long it already is.
-
-    The header is made to announce the new length before the samples are written, and one fsync
-    covers both: after a crash the file announces at most what it holds, or more, and a reader
-    takes what is there. OSError, or ValueError when the file is not a WAV file.
-    """
-    with path.open("r+b") as fh:
-        data_at = wav_data_offset(fh)
-        end = fh.seek(0, os.SEEK_END)
-        size = end - data_at + len(pcm)
-        fh.seek(4)
-        fh.write(struct.pack("<I", min(data_at - 8 + size, 0xFFFFFFFF)))
-        fh.seek(data_at - 4)
-        fh.write(struct.pack("<I", min(size, 0xFFFFFFFF)))
-        fh.seek(end)
-        fh.write(pcm)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def wav_data_offset(fh: BinaryIO) -> int:
-    """Where the sample data of a RIFF/WAVE file starts (after the "data" chunk header)."""
-    fh.seek(0)
-    if fh.read(4) != b"RIFF" or (fh.read(4), fh.read(4))[1] != b"WAVE":
-        raise ValueError("not a WAV file")
-    while True:
-        header = fh.read(8)
-        if len(header) < 8:
-            raise ValueError("a WAV file without a data chunk")
-        kind, size = header[:4], struct.unpack("<I", header[4:])[0]
-        if kind == b"data":
-            return fh.tell()
-        fh.seek(size + size % 2, os.SEEK_CUR)
-
-
-def wav_seconds(path: Path) -> float | None:
-    """The length of a .wav file in seconds; None for other formats or a file that cannot be read."""
-    if path.suffix != ".wav":
-        return None
-    try:
-        with wave.open(str(path), "rb") as wav:
-            return wav.getnframes() / wav.getframerate()
-    except (OSError, EOFError, wave.Error, ZeroDivisionError):
-        return None
+    if keep_lock:
+        return fd
+    os.close(fd)
+    return None
 
 
 def fsync_dir(path: Path) -> None:
@@ -157,3 +198,58 @@ def unlink(path: Path) -> None:
     """Delete the file; one already gone is fine."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+# ---- locks: held by a live process, dropped by the kernel when it dies ----------------------------
+
+
+def create_locked(path: Path) -> int:
+    """Create the file (it must not exist) and lock it; its descriptor.
+
+    A scan may take the new, still unlocked file for a dead writer's leftover and delete it under
+    its own lock; then the name is no longer ours, and the file is made again.
+    """
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        if fcntl is None:
+            return fd
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def try_lock(path: Path) -> int | None:
+    """Lock the file if no live process holds it: its descriptor (the caller closes it to let go),
+    or None when it is held (or gone)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        try:  # a file we may only read: flock does not mind the mode
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+    if fcntl is None:
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def is_free(path: Path) -> bool:
+    """No live process holds a lock on the file (a missing file is free too)."""
+    if not path.exists():
+        return True
+    fd = try_lock(path)
+    if fd is None:
+        return not path.exists()
+    os.close(fd)
+    return True

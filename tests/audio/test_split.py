@@ -110,3 +110,11 @@ def test_dictation_steps_cut_long_speech_at_shorter_pauses() -> None:
     assert all(5.0 <= len(p) / RATE <= 8.5 for p in parts), [len(p) / RATE for p in parts]
     for cut in np.cumsum([len(p) for p in parts]):
         assert any(lo < cut < hi for lo, hi in pauses)
+
+
+def test_dictation_steps_move_up_to_the_shortest_part() -> None:
+    from dictate.audio import DICTATION_STEPS, dictation_steps
+
+    assert dictation_steps() == DICTATION_STEPS
+    assert dictation_steps(2.0) == DICTATION_STEPS  # never shorter than the cuts' own lengths
+    assert dictation_steps(10.0) == ((10.0, 0.5), (12.0, 0.25), (15.0, 0.15))

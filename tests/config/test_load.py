@@ -54,7 +54,10 @@ def test_values_are_read_and_typed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[api]\nmodle = 'x'\n", r"unknown key \[api\] modle \(did you mean 'model'\?\); keys in \[api\]: base_url"),
+        (
+            "[api]\nmodle = 'x'\n",
+            r"unknown key \[api\] modle \(did you mean 'model'\?\); keys in \[api\]: engine, base_url",
+        ),
         ("[apii]\n", r"unknown section \[apii\] \(did you mean 'api'\?\)"),
         ("[api]\ntimeout = 'soon'\n", r"\[api\] timeout = \"soon\": expected a number from 1 to 3600"),
         ("[api]\nformat = 'mp3'\n", r"\[api\] format = \"mp3\": accepted values: 'wav', 'flac', 'ogg'"),
@@ -89,7 +92,7 @@ def test_bad_values_name_file_key_and_accepted(tmp_path: Path, text: str, expect
         ({"api": {"format": 3}}, r"^\[api\] format = 3: expected a string: 'wav', 'flac', 'ogg'$"),
         ({"history": {"max_entries": True}}, r"^\[history\] max_entries = true: expected an integer of at least 0$"),
         ({"output": {"terminal_classes": ["xterm", ""]}}, r"expected a list of names"),
-        ({"zzz": {}}, r"^unknown section \[zzz\]; sections: \[api\], \[audio\]"),
+        ({"zzz": {}}, r"^unknown section \[zzz\]; sections: \[api\], \[local\], \[audio\]"),
     ],
 )
 def test_from_dict_without_a_file_names_the_key(data: dict[str, dict[str, object]], expected: str) -> None:

@@ -8,6 +8,7 @@ import platformdirs
 import pytest
 
 from dictate.config.paths import APP, config_path, data_dir, runtime_dir
+from dictate.errors import ConfigError, DictateError
 
 
 def test_config_path_precedence(tmp_path: Path) -> None:
@@ -91,6 +92,76 @@ def test_without_xdg_or_home_in_the_environ_platformdirs_decides(
     assert data_dir({}) == tmp_path / "process-data" / APP
 
 
-def test_runtime_dir() -> None:
-    assert runtime_dir({"XDG_RUNTIME_DIR": "/run/user/1234"}) == Path("/run/user/1234")
-    assert runtime_dir({}) == Path(tempfile.gettempdir()) / f"dictate-{os.getuid()}"
+@pytest.fixture
+def shared_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temp folder everyone writes to, as tempfile.gettempdir() gives it."""
+    folder = tmp_path / "tmp"
+    folder.mkdir(mode=0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_runtime_dir_is_xdg_runtime_dir_when_it_is_private(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    assert runtime_dir({"XDG_RUNTIME_DIR": str(run)}) == run
+    assert runtime_dir({"XDG_RUNTIME_DIR": str(tmp_path / "missing")}) == tmp_path / "missing"  # nobody runs there
+    created = runtime_dir({"XDG_RUNTIME_DIR": str(tmp_path / "new")}, create=True)
+    assert created.is_dir() and created.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize(
+    ("case", "problem"),
+    [
+        ("open", "is open to others (mode 0755, must be 0700)"),
+        ("symlink", "is a symbolic link, not a folder"),
+        ("file", "is not a folder"),
+    ],
+)
+def test_an_xdg_runtime_dir_that_is_not_private_is_refused(tmp_path: Path, case: str, problem: str) -> None:
+    run = tmp_path / "run"
+    if case == "open":
+        run.mkdir()
+        run.chmod(0o755)
+    elif case == "symlink":
+        (tmp_path / "real").mkdir(mode=0o700)
+        run.symlink_to(tmp_path / "real")
+    else:
+        run.write_text("")
+    with pytest.raises(ConfigError) as info:
+        runtime_dir({"XDG_RUNTIME_DIR": str(run)}, create=True)
+    assert info.value.message == f"XDG_RUNTIME_DIR {run} {problem}; fix it, or unset XDG_RUNTIME_DIR"
+
+
+def test_the_fallback_folder_is_created_private(shared_tmp: Path) -> None:
+    folder = runtime_dir({}, create=True)
+    assert folder == shared_tmp / f"dictate-{os.getuid()}"
+    info = folder.lstat()
+    assert (info.st_uid, info.st_mode & 0o7777) == (os.getuid(), 0o700)
+    assert runtime_dir({}) == folder  # checked again, and fine
+    assert runtime_dir({"XDG_RUNTIME_DIR": "relative/run"}) == folder  # a relative value is ignored
+
+
+@pytest.mark.parametrize("case", ["open to all", "a symlink", "another user's"])
+def test_a_fallback_folder_that_is_not_ours_and_private_is_refused(shared_tmp: Path, case: str) -> None:
+    folder = shared_tmp / f"dictate-{os.getuid()}"
+    if case == "open to all":
+        folder.mkdir()
+        folder.chmod(0o777)
+        problem = "is open to others (mode 0777, must be 0700)"
+    elif case == "a symlink":
+        (shared_tmp / "elsewhere").mkdir(mode=0o700)
+        folder.symlink_to(shared_tmp / "elsewhere")
+        problem = "is a symbolic link, not a folder"
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("giving a folder to another user needs root")
+        folder.mkdir(mode=0o700)
+        os.chown(folder, 65534, 65534)
+        problem = "belongs to user nobody (uid 65534), not to you"
+    for create in (True, False):
+        with pytest.raises(DictateError) as info:
+            runtime_dir({}, create=create)
+        assert info.value.message.startswith(f"the runtime folder {folder} {problem}; ")
+        assert "set XDG_RUNTIME_DIR to a private folder" in info.value.message
+        assert info.value.exit_code == 1

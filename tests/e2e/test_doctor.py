@@ -72,7 +72,7 @@ def test_broken_setup_is_explained(home: Path, vmic: VirtualMic, tmp_path: Path)
     for name, words in {
         "microphone": "silence",
         "display": "no graphical session",
-        "hotkey": "cannot listen",
+        "hotkey": "the hotkey needs an X display",
         "endpoint": "connection refused",
     }.items():
         assert checks[name].startswith("FAIL") and words in checks[name], everything

@@ -121,11 +121,12 @@ def _closed_port() -> int:
     ("failure", "transcript", "said"),
     [
         (ChatReply(status=500), "um we deploy on friday", "HTTP 500 from 127.0.0.1"),
-        (ChatReply(delay=5), "um we deploy on friday", "no answer from 127.0.0.1"),
+        (ChatReply(delay=5), "um we deploy on friday", "no complete answer from 127.0.0.1"),
+        (ChatReply(trickle=0.05), "um we deploy on friday", "sent its answer too slowly"),
         (ChatReply(content="The capital of France is Paris."), "What is the capital of France?", "an answer"),
         (None, "um we deploy on friday", "connection refused"),  # the endpoint is down
     ],
-    ids=["500", "timeout", "answer", "down"],
+    ids=["500", "timeout", "trickle", "answer", "down"],
 )
 def test_when_the_clean_up_fails_the_transcript_is_typed(
     home: Path,

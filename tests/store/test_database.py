@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -28,8 +29,9 @@ def test_a_file_that_is_not_a_database_says_to_move_it_aside(tmp_path: Path) -> 
     with pytest.raises(HistoryError, match="move it aside") as err:
         Database.open(path)
     assert str(path) in err.value.message
-    with pytest.raises(HistoryError, match="move it aside"):
-        History.open(folder=tmp_path)
+    with History.open(folder=tmp_path) as history:  # the history opens all the same, its spool usable
+        assert history.problem is not None and "move it aside" in history.problem.message
+        assert not history.readable
     assert path.read_bytes() == b"this is not a database " * 200  # left for the user to look at
 
 
@@ -48,18 +50,48 @@ def test_a_transaction_is_all_or_nothing(tmp_path: Path) -> None:
         db.close()
 
 
-def test_sqlite_errors_while_reading_become_history_errors(tmp_path: Path) -> None:
+def test_every_sqlite_error_becomes_one_history_error_line(tmp_path: Path) -> None:
     db = Database.open(tmp_path / "history.db")
     try:
         with pytest.raises(HistoryError, match="no such table"), db.reading() as connection:
             connection.execute("SELECT * FROM nowhere")
-        # Inside a transaction the error is the caller's to handle; the transaction is rolled back.
-        with pytest.raises(sqlite3.OperationalError), db.transaction() as connection:
+        # Inside a transaction's body too (it used to escape raw); the transaction is rolled back.
+        raw = pytest.raises(HistoryError, match=r"no such table: nowhere\); move it aside")
+        with raw as err, db.transaction() as connection:
             connection.execute(INSERT)
             connection.execute("SELECT * FROM nowhere")
+        assert len(err.value.message.splitlines()) == 1
         assert count(tmp_path / "history.db") == 0
         with db.transaction() as connection:  # no transaction left open
             connection.execute(INSERT)
         assert count(tmp_path / "history.db") == 1
     finally:
         db.close()
+
+
+def test_a_table_dropped_by_hand_is_found_on_open_not_mid_dictation(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    Database.open(path).close()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("DROP TABLE dictations")
+    with pytest.raises(HistoryError, match=r"no such table: dictations\); move it aside"):
+        Database.open(path)
+
+
+def test_a_database_of_a_newer_dictate_is_only_read(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    Database.open(path).close()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute(INSERT)
+        other.execute("INSERT INTO _migrations (name, applied) VALUES ('m900_from_the_future', 'later')")
+    db = Database.open(path)
+    try:
+        assert not db.writable and db.read_only is not None
+        assert "newer dictate" in db.read_only.message and "m900_from_the_future" in db.read_only.message
+        with pytest.raises(HistoryError, match="update dictate"), db.transaction() as connection:
+            connection.execute(INSERT)
+        with db.reading() as connection:
+            assert connection.execute("SELECT count(*) FROM dictations").fetchone()[0] == 1
+    finally:
+        db.close()
+    assert "m900_from_the_future" in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM _migrations")}

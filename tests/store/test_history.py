@@ -33,9 +33,11 @@ FAKE_KEYS = ("sk-envFAKEkey0000000000001", "sk-openaiFAKEkey000000002", "sk-file
 
 def test_spool_writes_the_audio_before_returning_a_queued_entry(history: History) -> None:
     audio = EncodedAudio(wav_bytes(1.0), "audio.flac", "audio/flac", 1.0)
-    entry = history.spool(
+    spooled = history.spool(
         audio, source="run", model="whisper-1", base_url="https://api.example.com/v1", press_to_audio_ms=35.6
     )
+    entry = history.get(spooled.id)  # type: ignore[arg-type]
+    assert (spooled.key, spooled.parts, spooled.unindexed) == (entry.key, 1, None)
     assert entry.status == QUEUED
     assert entry.id == 1
     assert entry.source == "run"
@@ -46,9 +48,10 @@ def test_spool_writes_the_audio_before_returning_a_queued_entry(history: History
     assert entry.press_to_audio_ms == 36
     assert entry.audio_path is not None
     assert entry.audio_path.parent == data_folder() / "spool"
-    assert entry.audio_path.suffix == ".flac"
+    assert entry.audio_path.name == f"{entry.key}.1.flac"
     assert entry.audio_path.read_bytes() == audio.data
-    assert history.read_audio(entry.id) == audio.data
+    assert entry.audio_parts == (entry.audio_path,)
+    assert history.read_recording(entry.id).seconds == 1.0
     assert spool_files() == [entry.audio_path]  # no temp file left behind
     assert entry.created.tzinfo is not None and entry.created.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
 
@@ -105,11 +108,12 @@ def test_discard_removes_the_audio_and_keeps_the_reason(history: History) -> Non
 
 def test_keep_audio_keeps_the_file_after_delivery() -> None:
     with History.open(HistoryConfig(keep_audio=True)) as h:
-        entry = h.spool(wav_bytes(), source="run")
+        spooled = h.spool(wav_bytes(), source="run")
+        entry = h.get(spooled.id)  # type: ignore[arg-type]
         h.mark_done(entry.id, "kept")
         final = h.mark_delivered(entry.id)
         assert final.audio_path == entry.audio_path
-        assert h.read_audio(entry.id) == wav_bytes()
+        assert h.read_recording(entry.id).seconds == 0.5
     with History.open(HistoryConfig(keep_audio=True)) as h:
         assert h.recover() == []  # a kept file has its row: not an orphan
 
@@ -127,26 +131,35 @@ def test_ids_are_short_numbers_and_never_reused(history: History) -> None:
         assert h.spool(wav_bytes(), source="run").id == first + 1
 
 
-def test_append_audio_grows_one_wav_entry(tmp_path: Path) -> None:
+def test_a_dictation_is_its_parts_in_order_and_an_old_single_wav_reads_the_same(tmp_path: Path) -> None:
     import numpy as np
 
-    from dictate.audio import Recording, decode, encode
+    from dictate.audio import Recording, encode
 
-    first = np.arange(1000, dtype=np.int16)
-    more = np.arange(1000, 1600, dtype=np.int16)
+    first, second, third = (np.arange(a, b, dtype=np.int16) for a, b in ((0, 1000), (1000, 1600), (1600, 1700)))
     with History.open(folder=tmp_path) as history:
-        entry = history.spool(encode(Recording(first, 16000), "wav"), source="run")
-        grown = history.append_audio(entry.id, more.tobytes(), 1600 / 16000)
-        assert grown.id == entry.id and grown.duration == 0.1
-        back = decode(history.read_audio(entry.id))
-        np.testing.assert_array_equal(back.samples, np.concatenate([first, more]))
+        spooled = history.spool(encode(Recording(first, 16000), "flac"), source="run")
+        spooled = history.add_part(spooled, encode(Recording(second, 16000), "flac"))
+        spooled = history.add_part(spooled, encode(Recording(third, 16000), "wav"))  # formats may differ
+        assert spooled.parts == 3
+        entry = history.get(spooled.id)  # type: ignore[arg-type]
+        assert [p.name for p in entry.audio_parts] == [
+            f"{entry.key}.{n}.{ext}" for n, ext in ((1, "flac"), (2, "flac"), (3, "wav"))
+        ]
+        np.testing.assert_array_equal(history.read_recording(entry.id).samples, np.concatenate([first, second, third]))
         assert len(history.entries()) == 1
-        # A crash between the header update and the samples: the header announces more than there is,
-        # and a reader still gets every sample that was written.
-        assert entry.audio_path is not None
-        with entry.audio_path.open("r+b") as fh:
-            fh.truncate(entry.audio_path.stat().st_size - 200)
-        assert len(decode(history.read_audio(entry.id)).samples) == 1500
+
+        # A spool from before parts: one WAV file per dictation, its row naming the file.
+        legacy = "20240102T030405678Z-0123abcd.wav"
+        (history.spool_dir / legacy).write_bytes(encode(Recording(first, 16000), "wav").data)
+        stamp = "2024-01-02T03:04:05.678+00:00"
+        history._db.connection.execute(  # type: ignore[union-attr]
+            "INSERT INTO dictations (created, updated, source, status, audio_name) VALUES (?, ?, 'run', 'failed', ?)",
+            (stamp, stamp, legacy),
+        )
+        [old] = [e for e in history.pending() if e.id != entry.id]
+        assert old.audio_parts == (history.spool_dir / legacy,)
+        np.testing.assert_array_equal(history.read_recording(old.id).samples, first)
 
 
 # ---- history off -----------------------------------------------------------------------------
@@ -156,7 +169,7 @@ def test_history_off_spools_audio_but_stores_no_text_and_forgets_delivered_entri
     off = HistoryConfig(enabled=False, keep_audio=True)  # keep_audio is ignored when the history is off
     secret_words = "private words never written to disk"
     with History.open(off) as h:
-        entry = h.spool(wav_bytes(), source="run")
+        entry = h.get(h.spool(wav_bytes(), source="run").id)  # type: ignore[arg-type]
         assert entry.audio_path is not None and entry.audio_path.exists()  # the no-loss guarantee holds
 
         done = h.mark_done(entry.id, secret_words)
@@ -249,7 +262,7 @@ def test_history_json_has_every_field(user_env: dict[str, str]) -> None:
     assert set(item) == {
         "id", "created", "updated", "source", "status", "duration", "model", "host", "text", "error",
         "attempts", "bytes_uploaded", "audio_path", "press_to_audio_ms", "release_to_request_ms",
-        "server_ms", "release_to_delivery_ms", "raw_text",
+        "server_ms", "release_to_delivery_ms", "raw_text", "audio_parts",
     }  # fmt: skip
     assert (item["id"], item["text"], item["status"]) == (entry_id, "json me", "delivered")
     assert (item["host"], item["model"], item["source"]) == ("api.example.com", "whisper-1", "run")

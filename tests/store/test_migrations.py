@@ -41,7 +41,7 @@ def test_old_database_gains_missing_migrations_and_keeps_rows() -> None:
         assert entry.status == DELIVERED
         assert entry.server_ms is None  # a column added by a later migration
         later = h.spool(wav_bytes(), source="once", press_to_audio_ms=40)
-        assert later.press_to_audio_ms == 40
+        assert h.get(later.id).press_to_audio_ms == 40  # type: ignore[arg-type]
     names = {r["name"] for r in raw_db().execute("SELECT name FROM _migrations")}
     assert names == {m.__name__ for m in MIGRATIONS}
     assert len(MIGRATIONS) > 1

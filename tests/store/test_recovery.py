@@ -16,8 +16,8 @@ from tests.store.conftest import data_folder, raw_db, spool_files, wav_bytes
 # A child process that dies (os._exit: no cleanup, no rollback code) at a chosen point of a spool.
 CRASH = textwrap.dedent(
     """
-    import os, sys, time
-    from dictate.store import History, spool
+    import os, sys
+    from dictate.store import History, HistoryError, spool
 
     point = sys.argv[1]
     data = open(sys.argv[2], "rb").read()
@@ -26,27 +26,50 @@ CRASH = textwrap.dedent(
     def die(*args, **kwargs):
         os._exit(9)
 
+    def after(module, name, then):
+        real = getattr(module, name)
+        def wrapper(*args, **kwargs):
+            result = real(*args, **kwargs)
+            then()
+            return result
+        setattr(module, name, wrapper)
+
+    held = []
+
+    def hold():
+        if not held:  # the first write only
+            held.append(True)
+            print("holding", flush=True)
+            sys.stdin.readline()
+
     if point == "before-rename":
         os.replace = die
     elif point == "after-rename":
-        real = spool.fsync_dir
-        def fsync_then_die(path):
-            real(path)
-            die()
-        spool.fsync_dir = fsync_then_die
-    elif point == "hold-lock":
-        real = spool.fsync_dir
-        def fsync_then_wait(path):
-            real(path)
-            print("renamed", flush=True)
-            time.sleep(1.5)
-        spool.fsync_dir = fsync_then_wait
+        after(spool, "fsync_dir", die)
+    elif point == "hold-temp":
+        real_replace = os.replace
+        os.replace = lambda *args: (hold(), real_replace(*args))
+    elif point == "hold-unindexed":
+        after(spool, "fsync_dir", hold)
+    elif point == "in-part-2":
+        spooled = h.spool(data, source="run", model="whisper-1")
+        os.replace = die
+        h.add_part(spooled, data)
     elif point == "before-unlink":
-        entry = h.spool(data, source="run")
-        h.mark_done(entry.id, "typed already")
+        spooled = h.spool(data, source="run")
+        h.mark_done(spooled.id, "typed already")
         spool.unlink = die
-        h.mark_delivered(entry.id)
-    h.spool(data, source="run", model="whisper-1")
+        h.mark_delivered(spooled.id)
+    elif point == "dropping":
+        h._db = None  # as when the database cannot be used: the dictation is spooled without a row
+        h.problem = HistoryError("the database cannot be used")
+        spooled = h.spool(data, source="run")
+        spooled = h.add_part(spooled, data)
+        real = spool.unlink
+        spool.unlink = lambda path: (real(path), die())
+        h.drop(spooled)
+    spooled = h.spool(data, source="run", model="whisper-1")
+    h.add_part(spooled, data)
     print("spooled", flush=True)
     """
 )
@@ -60,24 +83,26 @@ def run_child(point: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_crash_between_audio_write_and_row_insert_leaves_an_orphan_that_is_recovered(tmp_path: Path) -> None:
+def test_crash_between_part_1_and_its_row_leaves_an_orphan_that_is_recovered(tmp_path: Path) -> None:
     child = run_child("after-rename", tmp_path)
     assert child.returncode == 9, child.stderr
     [orphan] = spool_files()
+    assert orphan.name.endswith(".1.wav")
     assert raw_db().execute("SELECT count(*) FROM dictations").fetchone()[0] == 0  # the insert never committed
 
     with History.open() as h:
         [entry] = h.pending()
         assert entry.status == QUEUED
         assert entry.source == RECOVERED_SOURCE
-        assert entry.audio_path == orphan
+        assert entry.audio_parts == (orphan,)
         assert entry.duration == pytest.approx(0.75)
-        assert h.read_audio(entry.id) == wav_bytes(0.75)
+        assert h.read_recording(entry.id).seconds == pytest.approx(0.75)
         # Once adopted it is an ordinary entry: a second scan adds nothing.
         assert h.recover() == []
         h.mark_done(entry.id, "recovered words")
         h.mark_delivered(entry.id)
         assert h.pending() == []
+    assert spool_files() == []
 
 
 def test_crash_before_the_rename_leaves_nothing(tmp_path: Path) -> None:
@@ -92,6 +117,19 @@ def test_crash_before_the_rename_leaves_nothing(tmp_path: Path) -> None:
     assert spool_files() == []
 
 
+def test_crash_while_writing_part_2_keeps_part_1_for_retry(tmp_path: Path) -> None:
+    child = run_child("in-part-2", tmp_path)
+    assert child.returncode == 9, child.stderr
+    assert len(spool_files()) == 2  # part 1 and the temp file of part 2
+
+    with History.open() as h:
+        [entry] = h.pending()
+        assert (entry.source, entry.model) == ("run", "whisper-1")
+        assert [p.name.split(".")[1] for p in entry.audio_parts] == ["1"]
+        assert h.read_recording(entry.id).seconds == pytest.approx(0.75)  # all that reached the disk
+    assert spool_files() == list(entry.audio_parts)
+
+
 def test_crash_after_delivery_commit_does_not_resurrect_the_audio(tmp_path: Path) -> None:
     child = run_child("before-unlink", tmp_path)
     assert child.returncode == 9, child.stderr
@@ -102,6 +140,48 @@ def test_crash_after_delivery_commit_does_not_resurrect_the_audio(tmp_path: Path
         [entry] = h.entries()
         assert (entry.status, entry.text, entry.audio_path) == (DELIVERED, "typed already", None)
     assert spool_files() == []
+
+
+def test_crash_while_dropping_a_dictation_with_no_row_does_not_resurrect_its_other_parts(tmp_path: Path) -> None:
+    child = run_child("dropping", tmp_path)
+    assert child.returncode == 9, child.stderr
+    [left] = spool_files()
+    assert left.name.endswith(".2.wav")  # part 1 went first
+
+    with History.open() as h:
+        assert h.entries() == []
+    assert spool_files() == []
+
+
+@pytest.mark.parametrize("point", ["hold-unindexed", "hold-temp"])
+def test_recovery_leaves_a_live_process_spool_alone(tmp_path: Path, point: str) -> None:
+    with History.open():
+        pass  # create the database first, so the child only spools
+    audio = tmp_path / "audio.wav"
+    audio.write_bytes(wav_bytes())
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASH, point, str(audio)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=proc.ROOT,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().strip() == "holding"  # a file written, locked, not yet indexed
+        before = spool_files()
+        with History.open() as h:  # its recovery scan must neither adopt nor delete it
+            assert h.entries() == []
+        assert spool_files() == before
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "spooled"
+        assert child.wait(timeout=30) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert [(e.source, e.model) for e in History.open().entries()] == [("run", "whisper-1")]  # one row, no copy
 
 
 def test_audio_file_with_no_row_gets_a_row_on_the_next_open(history: History) -> None:
@@ -118,29 +198,8 @@ def test_audio_file_with_no_row_gets_a_row_on_the_next_open(history: History) ->
     assert (data_folder() / "spool" / "notes.txt").exists()  # files that are not ours are left alone
 
 
-def test_recovery_in_another_process_waits_for_a_spool_in_progress(tmp_path: Path) -> None:
-    with History.open():
-        pass  # create the database first, so the child only spools
-    audio = tmp_path / "audio.wav"
-    audio.write_bytes(wav_bytes())
-    child = subprocess.Popen(
-        [sys.executable, "-c", CRASH, "hold-lock", str(audio)], stdout=subprocess.PIPE, text=True, cwd=proc.ROOT
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "renamed"  # file in place, row not yet committed
-        with History.open() as h:  # its recovery scan must wait for the child's transaction
-            entries = h.entries()
-        assert child.wait(timeout=30) == 0
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert [(e.source, e.model) for e in entries] == [("run", "whisper-1")]  # one row, not an orphan copy
-
-
 def test_row_whose_audio_vanished_is_dropped_from_pending(history: History) -> None:
-    lost = history.spool(wav_bytes(), source="run")
+    lost = history.get(history.spool(wav_bytes(), source="run").id)  # type: ignore[arg-type]
     kept = history.spool(wav_bytes(), source="run")
     assert lost.audio_path is not None
     lost.audio_path.unlink()

@@ -1,13 +1,11 @@
-"""The spool's files: durable writes in the right order, private modes, growing a WAV, scanning."""
+"""The spool's files: durable writes in the right order under a lock, private modes, names, scanning."""
 
 from __future__ import annotations
 
 import errno
 import os
 import stat
-import struct
 import sys
-import wave
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,7 +33,7 @@ def test_spool_fsyncs_the_file_then_renames_then_fsyncs_the_folder(
     with monkeypatch.context() as patch:
         patch.setattr(os, "fsync", fsync)
         patch.setattr(os, "replace", replace)
-        entry = history.spool(wav_bytes(), source="run")
+        entry = history.get(history.spool(wav_bytes(), source="run").id)  # type: ignore[arg-type]
 
     assert entry.audio_path is not None
     spool = str(data_folder() / "spool")
@@ -55,7 +53,7 @@ def test_private_modes_whatever_the_umask() -> None:
     old = os.umask(0)
     try:
         with History.open() as h:
-            entry = h.spool(wav_bytes(), source="run")
+            entry = h.get(h.spool(wav_bytes(), source="run").id)  # type: ignore[arg-type]
             h.mark_done(h.spool(wav_bytes(), source="run").id, "a write, so the WAL exists")
             files = [folder / "history.db", folder / "history.db-wal", folder / "history.db-shm", entry.audio_path]
             for path in files:
@@ -79,82 +77,68 @@ def test_a_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.
     assert list(folder.iterdir()) == []
 
 
-def wav_with_an_odd_chunk_before_the_data(samples: bytes) -> bytes:
-    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
-    odd = b"INFO!"  # 5 bytes: the chunk is padded to an even length
-    body = (
-        b"WAVE"
-        + b"fmt "
-        + struct.pack("<I", len(fmt))
-        + fmt
-        + b"LIST"
-        + struct.pack("<I", len(odd))
-        + odd
-        + b"\x00"
-        + b"data"
-        + struct.pack("<I", len(samples))
-        + samples
-    )
-    return b"RIFF" + struct.pack("<I", len(body)) + body
+def test_a_write_holds_its_lock_until_the_writer_lets_go(tmp_path: Path) -> None:
+    path = tmp_path / "20240102T030405678Z-0123abcd.1.flac"
+    fd = spool.write_durably(path, b"fLaC", keep_lock=True)
+    assert fd is not None
+    try:
+        assert path.read_bytes() == b"fLaC"
+        assert not spool.is_free(path)  # another open file cannot lock it: a live writer holds it
+        assert spool.try_lock(path) is None
+    finally:
+        os.close(fd)
+    assert spool.is_free(path)
+    again = spool.try_lock(path)
+    assert again is not None
+    os.close(again)
+    assert spool.write_durably(tmp_path / "20240102T030405678Z-0123abcd.2.flac", b"x") is None
+    assert spool.is_free(tmp_path / "20240102T030405678Z-0123abcd.2.flac")
+    assert spool.is_free(tmp_path / "absent")
 
 
-def test_append_pcm_finds_the_data_past_other_chunks_and_fixes_both_sizes(tmp_path: Path) -> None:
-    path = tmp_path / "take.wav"
-    first, more = struct.pack("<4h", 1, 2, 3, 4), struct.pack("<3h", 5, 6, 7)
-    path.write_bytes(wav_with_an_odd_chunk_before_the_data(first))
-    with path.open("rb") as fh:
-        assert spool.wav_data_offset(fh) == len(wav_with_an_odd_chunk_before_the_data(b""))
-
-    spool.append_pcm(path, more)
-    content = path.read_bytes()
-    assert struct.unpack("<I", content[4:8])[0] == len(content) - 8
-    with wave.open(str(path), "rb") as wav:
-        assert wav.getnframes() == 7
-        assert wav.readframes(7) == first + more
-    assert spool.wav_seconds(path) == 7 / 16000
-
-
-def test_append_pcm_refuses_what_is_not_a_wav_and_leaves_it_alone(tmp_path: Path) -> None:
-    path = tmp_path / "take.wav"
-    path.write_bytes(b"fLaC and then some")
-    with pytest.raises(ValueError, match="not a WAV"):
-        spool.append_pcm(path, b"\x00\x01")
-    assert path.read_bytes() == b"fLaC and then some"
-    truncated = tmp_path / "short.wav"
-    truncated.write_bytes(wav_with_an_odd_chunk_before_the_data(b"")[:40])
-    with pytest.raises(ValueError, match="without a data chunk"):
-        spool.append_pcm(truncated, b"\x00\x01")
-
-
-def test_scan_sorts_leftovers_from_audio_oldest_first_and_ignores_the_rest(tmp_path: Path) -> None:
+def test_scan_groups_parts_in_order_and_tells_leftovers_from_the_rest(tmp_path: Path) -> None:
     names = [
-        ".20240102T030405678Z-0123abcd.wav.tmp",
-        "20240102T030405678Z-0123abcd.wav",
-        "20230102T030405678Z-89abcdef.flac",
+        ".20240102T030405678Z-0123abcd.3.flac.tmp",
+        "20240102T030405678Z-0123abcd.10.flac",
+        "20240102T030405678Z-0123abcd.2.flac",
+        "20240102T030405678Z-0123abcd.1.flac",
+        "20230102T030405678Z-89abcdef.wav",  # one file, from before parts
         "notes.txt",
-        "20240102T030405678Z-0123ABCD.wav",  # upper-case token: not a name the spool makes
+        "20240102T030405678Z-0123ABCD.1.wav",  # upper-case token: not a name the spool makes
+        "20240102T030405678Z-0123abcd.0.wav",  # parts count from 1
     ]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
-    (tmp_path / "20250102T030405678Z-00000000.wav").mkdir()  # a folder, not a recording
+    (tmp_path / "20250102T030405678Z-00000000.1.wav").mkdir()  # a folder, not a recording
     found = spool.scan(tmp_path)
     assert found.leftovers == [tmp_path / names[0]]
-    assert found.audio == [tmp_path / names[2], tmp_path / names[1]]
+    assert found.dictations == {
+        "20230102T030405678Z-89abcdef": [tmp_path / names[4]],
+        "20240102T030405678Z-0123abcd": [tmp_path / names[3], tmp_path / names[2], tmp_path / names[1]],
+    }
+    assert list(found.dictations) == ["20230102T030405678Z-89abcdef", "20240102T030405678Z-0123abcd"]
+    assert spool.parts(tmp_path, "20240102T030405678Z-0123abcd") == found.dictations["20240102T030405678Z-0123abcd"]
+    assert spool.parts(tmp_path, names[4]) == [tmp_path / names[4]]
+    assert spool.parts(tmp_path, "20990102T030405678Z-0123abcd.wav") == []
     with pytest.raises(OSError):
         spool.scan(tmp_path / "missing")
 
 
-def test_audio_names_carry_the_time_they_were_spooled(tmp_path: Path) -> None:
+def test_names_carry_the_time_they_were_spooled(tmp_path: Path) -> None:
     moment = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
-    name = spool.audio_name(moment, "WAV")
-    assert spool.AUDIO_NAME.fullmatch(name)
-    assert name.startswith("20240102T030405678Z-") and name.endswith(".wav")
-    assert spool.audio_name(moment, "wav") != name  # the random token keeps names apart
+    key = spool.new_key(moment)
+    assert spool.KEY.fullmatch(key) and key.startswith("20240102T030405678Z-")
+    assert spool.new_key(moment) != key  # the random token keeps names apart
+    name = spool.part_name(key, 2, "FLAC")
+    assert name == f"{key}.2.flac" and spool.AUDIO_NAME.fullmatch(name)
+    assert spool.key_of(name) == spool.key_of(key) == spool.key_of(f"{key}.wav") == key
+    assert spool.key_of("other.wav") is None
     path = tmp_path / name
     path.write_bytes(b"x")
     assert spool.spooled_at(path) == moment.replace(microsecond=678000)
+    assert (spool.part_number(path), spool.is_part(path), spool.is_part(tmp_path / f"{key}.wav")) == (2, True, False)
     with pytest.raises(ValueError, match="not a file extension"):
-        spool.audio_name(moment, "w.v")
+        spool.part_name(key, 1, "w.v")
 
     other = tmp_path / "from-elsewhere.wav"
     other.write_bytes(b"x")
@@ -162,11 +146,10 @@ def test_audio_names_carry_the_time_they_were_spooled(tmp_path: Path) -> None:
     assert spool.spooled_at(other) == datetime.fromtimestamp(1_700_000_000, timezone.utc)
 
 
-def test_wav_seconds_only_for_readable_wav_files(tmp_path: Path) -> None:
+def test_audio_seconds_adds_up_the_parts_and_is_none_for_what_cannot_be_read(tmp_path: Path) -> None:
     (tmp_path / "a.wav").write_bytes(wav_bytes(0.5))
-    (tmp_path / "a.flac").write_bytes(wav_bytes(0.5))
+    (tmp_path / "b.wav").write_bytes(wav_bytes(0.25))
     (tmp_path / "broken.wav").write_bytes(b"RIFF....WAVE")
-    assert spool.wav_seconds(tmp_path / "a.wav") == 0.5
-    assert spool.wav_seconds(tmp_path / "a.flac") is None
-    assert spool.wav_seconds(tmp_path / "broken.wav") is None
-    assert spool.wav_seconds(tmp_path / "absent.wav") is None
+    assert spool.audio_seconds([tmp_path / "a.wav", tmp_path / "b.wav"]) == 0.75
+    assert spool.audio_seconds([tmp_path / "a.wav", tmp_path / "broken.wav"]) is None
+    assert spool.audio_seconds([tmp_path / "absent.wav"]) is None

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dictate.text import sanitize
 
@@ -29,3 +33,21 @@ def test_newlines_only_when_allowed() -> None:
     assert sanitize("a\r\nb\n\n\n\nc ", allow_newlines=True) == "a\nb\n\nc"
     assert sanitize("a\r\nb", allow_newlines=False) == "a b"
     assert sanitize("a\u2028b") == "a b"
+
+
+# ---- fuzzed: whatever a server answers, nothing unsafe comes out, and once is enough ----------------
+
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_NASTY = st.sampled_from(["\x1b", "\x1b[", "\x1b]", "\x9b", "\x9d", "\x07", "\x1b\\", "\x9c", "\r", "\n", "\u2028"])
+_TEXTS = st.lists(st.one_of(st.text(), _NASTY, st.sampled_from(sorted(_BIDI))), max_size=30).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TEXTS, st.booleans())
+def test_nothing_unsafe_comes_out_and_once_is_enough(raw: str, newlines: bool) -> None:
+    clean = sanitize(raw, allow_newlines=newlines)
+    allowed = {"\n"} if newlines else set()
+    assert all(ch in allowed or unicodedata.category(ch) != "Cc" for ch in clean)
+    assert not _BIDI & set(clean)
+    assert "\x1b" not in clean
+    assert sanitize(clean, allow_newlines=newlines) == clean

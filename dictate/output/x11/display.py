@@ -8,16 +8,36 @@ from collections.abc import Sequence
 from Xlib import display, error
 from Xlib.ext import xinput
 
-from dictate.errors import DictateError
+from dictate.errors import DeviceError, DictateError
+
+# What to do when the X display cannot be reached; the one wording `run`, `notes` and `doctor` show.
+IN_SESSION = "run dictate inside your desktop session, or set DISPLAY to its display (`echo $DISPLAY` there)"
 
 
 def open_display(name: str | None = None) -> display.Display:
-    """Connect to the X server, or raise DictateError naming the display."""
+    """Connect to the X server, or raise DeviceError (`x11_problem`) saying what to do."""
     try:
         return display.Display(name)
     except Exception as exc:  # Xlib raises several unrelated types here
-        shown = name or os.environ.get("DISPLAY") or "(DISPLAY not set)"
-        raise DictateError(f"cannot open X display {shown}: {exc}") from None
+        raise x11_problem(name or os.environ.get("DISPLAY") or "", exc) from None
+
+
+def x11_problem(name: str, exc: BaseException | None = None) -> DeviceError:
+    """One line for an X display that cannot be used, in words, without Xlib's own types."""
+    if not name:
+        return DeviceError("no X display: DISPLAY is not set", IN_SESSION)
+    if isinstance(exc, error.DisplayNameError):
+        return DeviceError(f"DISPLAY={name} is not an X display name", "set DISPLAY to one like :0")
+    reason = str(getattr(exc, "msg", "") or exc or "").strip()
+    if reason.startswith(("b'", 'b"')):
+        reason = reason[2:-1].replace("\\n", " ")  # the server's own refusal, as Xlib quotes it
+    reason = reason.split("] ", 1)[-1].strip().rstrip(".").lower() or "no answer"
+    if "authoriz" in reason or "protocol specified" in reason:
+        return DeviceError(
+            f"X display {name} refused the connection ({reason})",
+            "run dictate as the user of that session, with its XAUTHORITY",
+        )
+    return DeviceError(f"cannot connect to X display {name} ({reason})", IN_SESSION)
 
 
 def keyboard_devices(d: display.Display) -> tuple[int, int]:
