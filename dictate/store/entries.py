@@ -157,11 +157,12 @@ class Entry:
 
 # ---- the row ---------------------------------------------------------------------------------
 
-SELECT = (
-    "SELECT id, created, updated, source, status, duration, model, host, text, error, attempts, bytes_uploaded,"
-    " audio_name, audio_removed, press_to_audio_ms, release_to_request_ms, server_ms, release_to_delivery_ms,"
-    " raw_text FROM dictations"
-)
+COLUMNS = (
+    "id", "created", "updated", "source", "status", "duration", "model", "host", "text", "error", "attempts",
+    "bytes_uploaded", "audio_name", "audio_removed", "press_to_audio_ms", "release_to_request_ms", "server_ms",
+    "release_to_delivery_ms", "raw_text",
+)  # fmt: skip
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM dictations"  # noqa: S608 - names from the code
 
 
 def from_row(row: sqlite3.Row, spool_dir: Path) -> Entry:
