@@ -76,10 +76,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             how += f", {cancel} cancels" if cancel else ""
         else:
             how = "no hotkey; use `dictate ctl toggle`"
-        log.info(
-            "ready: %s; microphone: %s; engine: %s; output: %s (%s)", how, microphone, engine.name, output.name, why
+        daemon.run(
+            ready=lambda: log.info(
+                "ready: %s; microphone: %s; engine: %s; output: %s (%s)", how, microphone, engine.name, output.name, why
+            )
         )
-        daemon.run()
     finally:
         if listener is not None:
             listener.stop()
@@ -151,10 +152,11 @@ def cmd_notes(args: argparse.Namespace) -> int:
             listener = None
             log.info("no hotkey (%s)", exc.what if isinstance(exc, DeviceError) else exc.message.split(";")[0])
     try:
-        log.info(
-            "listening on %s: utterances go to %s; pause with %s; Ctrl-C finishes and exits", microphone, where, how
+        taker.run(
+            ready=lambda: log.info(
+                "listening on %s: utterances go to %s; pause with %s; Ctrl-C finishes and exits", microphone, where, how
+            )
         )
-        taker.run()
     finally:
         if listener is not None:
             listener.stop()
