@@ -23,6 +23,7 @@ SECTIONS = [
     ("bench.segmenting", []),
     ("bench.resampling", []),
     ("bench.long_files", []),
+    ("bench.text", []),
 ]
 
 

@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from dictate.audio import Recording
-from dictate.config import Config
+from dictate.config import Config, OutputConfig
 from dictate.dictation import Dictation, NothingToSend, Pipeline, Result, TranscriptionFailed, part_steps
 from dictate.errors import DictateError
 from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
@@ -95,6 +95,8 @@ class Daemon(Loop):
         self.config = config
         self.pipeline = pipeline
         self.output = output
+        # The output for a dictation's [output] settings (a profile may choose another); cmd_run sets it.
+        self.output_for: Callable[[OutputConfig], Output] = lambda _settings: output
         self.signs = signs
         self.modifiers_down = modifiers_down
         self.microphone = microphone
@@ -270,7 +272,7 @@ class Daemon(Loop):
     def _deliver(self, work: Work) -> None:
         if work.stream:
             if not self.quitting:
-                work.dictation.stream(self._type)
+                work.dictation.stream(partial(self._type, dictation=work.dictation))
             return
         dictation = work.dictation
         try:
@@ -287,7 +289,8 @@ class Daemon(Loop):
             return  # the daemon stopped meanwhile and left it in the spool
         self._last_request = time.monotonic()
         if not result.text:
-            log.info("the server heard no words")
+            if result.heard is None:  # else the spoken commands left nothing, and the dictation said so
+                log.info("the server heard no words")
             return
         if not work.deliver or self.quitting:
             # The daemon is being stopped: the focus is probably the terminal that stopped it.
@@ -296,18 +299,23 @@ class Daemon(Loop):
             return
         text = dictation.unstreamed_text(result)
         self.pipeline.deliver(
-            result, self._type if text else lambda _text: None, text=text, released_at=work.released_at
+            result,
+            partial(self._type, dictation=dictation) if text else lambda _text: None,
+            text=text,
+            released_at=work.released_at,
         )
         self.delivered += 1
         self._retry_wake.set()  # the endpoint answers: a good moment for what failed before
         log.debug("%s", dictation.timings(work.released_at, self._typed_at))
 
-    def _type(self, text: str) -> None:
+    def _type(self, text: str, dictation: Dictation | None = None) -> None:
         deadline = time.monotonic() + MODIFIER_WAIT
         while self.modifiers_down() and time.monotonic() < deadline:
             time.sleep(0.01)
-        space = self.config.output.trailing_space and self.output.name != "stdout"
-        self.output.deliver(text + (" " if space else ""))
+        settings = dictation.config.output if dictation is not None else self.config.output
+        output = self.output_for(settings)
+        space = settings.trailing_space and output.name != "stdout" and not text.endswith("\n")
+        output.deliver(text + (" " if space else ""))
         self._typed_at = time.monotonic()
 
     # ---- background retry of this daemon's failed dictations ----------------------------------

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,7 +23,11 @@ from dictate.engines import Engine, TranscriptionError
 from dictate.errors import DictateError
 from dictate.safekeeping import IN_MEMORY, Safekeeping
 from dictate.store import History, HistoryError, Spooled
-from dictate.text import join, process
+from dictate.text import join
+from dictate.text_layer import TextLayer, speech_of
+
+if TYPE_CHECKING:
+    from dictate.engines.chat import Cleaner
 
 log = logging.getLogger("dictate")
 
@@ -52,6 +57,7 @@ class Result:
     bytes_sent: int = 0
     request_sent_at: float | None = None  # monotonic time the last request went out
     server_seconds: float | None = None
+    heard: str | None = None  # the transcript as heard, when the text layer changed it
 
     @property
     def entry_id(self) -> int | None:
@@ -78,15 +84,38 @@ def check_sendable(recording: Recording, config: Config) -> None:
 
 
 class Pipeline(Safekeeping):
-    """What every dictation needs: the settings, the engine and the history; with the bookkeeping in
-    the store that every front end shares (safekeeping.py)."""
+    """What every dictation needs: the settings, the engine, the text layer and the history; with the
+    bookkeeping in the store that every front end shares (safekeeping.py)."""
 
-    def __init__(self, config: Config, engine: Engine, history: History | None, *, keep_claims: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        history: History | None,
+        *,
+        keep_claims: bool = False,
+        focus: Callable[[], Sequence[str] | None] | None = None,
+        cleaner: Cleaner | None = None,
+    ) -> None:
         super().__init__(config, history, keep_claims=keep_claims)
         self.engine = engine
+        # The focused window's class, read at each start, chooses the dictation's profile (the daemon).
+        self.focus = focus
+        self.text = TextLayer(config, cleaner)  # builds the Cleaner it needs when none is given
 
     def start(self, *, source: str, pressed_at: float | None = None) -> Dictation:
-        return Dictation(self, source=source, pressed_at=pressed_at)
+        settings = self.config
+        if self.focus is not None:
+            from dictate.profiles import settings_for
+
+            choice = settings_for(self.config, self.focus())
+            log.debug("%s", choice.reason)
+            settings = choice.config
+        return Dictation(self, source=source, pressed_at=pressed_at, settings=settings)
+
+    def close(self) -> None:
+        """Release what the text layer holds (the clean-up's connections)."""
+        self.text.close()
 
     def send(self, recording: Recording, *, source: str, had_speech: bool | None = None) -> Result:
         """Spool a whole recording, then transcribe it; raise TranscriptionFailed naming the saved entry."""
@@ -127,9 +156,10 @@ class Dictation:
         pressed_at: float | None = None,
         spooled: Spooled | None = None,
         audio: Recording | None = None,
+        settings: Config | None = None,
     ) -> None:
         self.pipeline = pipeline
-        self.config = pipeline.config
+        self.config = settings or pipeline.config  # the file's settings, or a profile's for this window
         self.source = source
         self.pressed_at = pressed_at
         self.press_ms: float | None = None
@@ -149,6 +179,7 @@ class Dictation:
         self.server: float | None = None
         self.handed_at: float | None = None  # finish() began: the tail was handed over
         self.answered_at: float | None = None  # every answer was in
+        self.cleanup_seconds: float | None = None
         self._handed: Recording | None = None  # all of it, once the tail is handed over
         self._speech: bool | None = None  # whether it holds speech, when that is known
 
@@ -173,6 +204,8 @@ class Dictation:
 
         press = f"{self.press_ms:.0f} ms" if self.press_ms is not None else "n/a"
         server = f"{self.server * 1000:.0f} ms" if self.server is not None else "n/a"
+        if self.cleanup_seconds is not None:
+            server += f", clean-up {self.cleanup_seconds * 1000:.0f} ms"
         return (
             f"press→first sample {press}; release→tail handed over {since(self.handed_at)}, "
             f"release→request {since(self.sent_at)}, release→answer {since(self.answered_at)}, "
@@ -191,11 +224,11 @@ class Dictation:
 
     def stream(self, write: Callable[[str], None]) -> None:
         """Deliver the parts transcribed so far that were not delivered yet, in order ([output] stream)."""
-        if self.finished:
-            return  # finish() delivers whatever is left
+        if self.finished or self.config.cleanup.enabled:
+            return  # finish() delivers whatever is left; the clean-up needs the whole text
         ready = self._ready_texts()
         for text in ready[self._streamed :]:
-            clean = process(text, allow_newlines=self.config.output.allow_newlines)
+            clean = self.pipeline.text.partial([text], self.config)
             if clean:
                 write(clean)
         self._streamed = max(self._streamed, len(ready))
@@ -204,8 +237,8 @@ class Dictation:
         """After finish: the text that stream() has not delivered yet."""
         if not self._streamed:
             return result.text
-        rest = join([upload.result() or "" for upload in self._uploads][self._streamed :])
-        return process(rest, allow_newlines=self.config.output.allow_newlines)
+        rest = [upload.result() or "" for upload in self._uploads][self._streamed :]
+        return self.pipeline.text.partial(rest, self.config)
 
     def finish(self, tail: Recording, *, had_speech: bool | None = None) -> Result:
         """Send the tail and return the whole text, spooled but not yet recorded as done: delivering it
@@ -269,10 +302,16 @@ class Dictation:
         self.pipeline.forget(self)
         if speech is None:
             speech = has_speech(whole)
-        text = process(join(texts), had_speech=speech, allow_newlines=self.config.output.allow_newlines)
-        if not text:
+        written = self.pipeline.text.finish(texts, self.config, had_speech=speech)
+        self.cleanup_seconds = written.cleanup_seconds
+        if not written.heard:
             self.pipeline.discard(self.spooled, "the server heard no words")
-        return Result(text, self.spooled, whole.seconds, self.attempts, self.bytes_sent, self.sent_at, self.server)
+        elif not written.text:
+            log.info("nothing is left to type after the spoken commands")
+            self.pipeline.discard(self.spooled, "nothing left after the spoken commands")
+        heard = written.heard if written.heard != written.text else None
+        seconds, attempts, sent = whole.seconds, self.attempts, self.bytes_sent
+        return Result(written.text, self.spooled, seconds, attempts, sent, self.sent_at, self.server, heard)
 
     def _failed(self) -> TranscriptionFailed:
         assert self.failure is not None
@@ -347,7 +386,7 @@ class Dictation:
     def _send(self, part: Recording, context: list[str]) -> str | None:
         """Transcribe one part after the text in `context`; None when it failed."""
         try:
-            transcript = self.pipeline.engine.transcribe(part, join(context))
+            transcript = self.pipeline.engine.transcribe(part, join(context), self.config.text.vocabulary)
         except TranscriptionError as exc:
             with self._lock:
                 self.failure = self.failure or exc.message
@@ -358,7 +397,7 @@ class Dictation:
             self.sent_at = max(self.sent_at or 0.0, transcript.sent_at or 0.0) or None
             if transcript.server_seconds is not None:
                 self.server = (self.server or 0.0) + transcript.server_seconds
-        return transcript.speech_text
+        return speech_of(transcript)
 
 
 def open_history(config: Config) -> History:

@@ -182,10 +182,13 @@ class Loop:
 
     SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
 
-    def run(self) -> None:
+    def run(self, ready: Callable[[], None] = lambda: None) -> None:
+        """Run until `quit`. `ready` says so (the "ready" line) once a signal can no longer kill the
+        process outright: one sent the moment it is said is a quit like any other."""
         previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
         try:
             self.started()
+            ready()
             while not self.quitting:
                 self.step()
         finally:

@@ -112,6 +112,7 @@ class Safekeeping:
                 server_ms=server_ms,
                 duration=result.seconds,
                 durable=durable,
+                raw_text=result.heard,
             )
         )
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from dictate.audio import Recording
 from dictate.engines import Transcript, TranscriptionError
+from dictate.text.prompt import prompt_for
 
 RATE = 16000
 
@@ -100,17 +101,20 @@ class FakeEngine:
     def __init__(self, *replies: str | BaseException | Callable[[Recording], str]) -> None:
         self.replies = list(replies)
         self.received: list[tuple[Recording, str]] = []
+        self.vocabularies: list[tuple[str, ...]] = []
         self.warmed = 0
         self.lock = threading.Lock()
 
-    def transcribe(self, recording: Recording, before: str = "") -> Transcript:
+    def transcribe(self, recording: Recording, before: str = "", vocabulary: Sequence[str] = ()) -> Transcript:
         with self.lock:
             self.received.append((recording, before))
+            self.vocabularies.append(tuple(vocabulary))
             reply = self.replies.pop(0) if self.replies else f"words {len(self.received)}"
         if isinstance(reply, BaseException):
             raise reply
         text = reply(recording) if callable(reply) else reply
-        return Transcript(text, bytes_sent=len(recording.samples) * 2, sent_at=time.monotonic())
+        prompt = prompt_for("", before, vocabulary)
+        return Transcript(text, bytes_sent=len(recording.samples) * 2, sent_at=time.monotonic(), prompt=prompt)
 
     def warm(self) -> None:
         self.warmed += 1

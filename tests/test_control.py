@@ -117,10 +117,10 @@ import socket, sys
 with socket.socket(socket.AF_UNIX) as s:
     s.settimeout(10)
     s.connect(sys.argv[1])
-    s.sendall(b"start\n")
-    try:
+    try:  # the server may close the connection before the command is even written
+        s.sendall(b"start\n")
         print(repr(s.recv(1024)))
-    except ConnectionResetError:  # closed with the command unread
+    except (BrokenPipeError, ConnectionResetError):  # closed with the command unread
         print(repr(b""))
 """
 

@@ -111,6 +111,13 @@ def test_a_signal_finishes_the_loop_and_a_second_one_leaves_at_once() -> None:
         loop._on_signal(signal.SIGINT, None)
 
 
+def test_a_signal_the_moment_the_loop_says_it_is_ready_is_a_quit() -> None:
+    loop = Echo()
+    loop.post("work")
+    loop.run(ready=lambda: os.kill(os.getpid(), signal.SIGTERM))  # the default action would end pytest
+    assert loop.seen == ["work"] and loop.ended and loop.quitting
+
+
 def test_the_worker_keeps_order_and_survives_a_failing_item() -> None:
     done: list[int] = []
     reports: list[str] = []

@@ -32,9 +32,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dictate.daemon import Daemon
     from dictate.dictation import Pipeline, open_history
     from dictate.engines import open_engine
+    from dictate.focus import FocusReader
     from dictate.hotkey.listener import HotkeyListener
     from dictate.microphone import check_microphone
-    from dictate.output import choose_output, close_output
+    from dictate.output import choose_output
+    from dictate.output.outputs import Outputs
     from dictate.session import check_devices
 
     cfg = load_config(args)
@@ -53,9 +55,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     # connects to the display, the encoder loads.
     microphone = check_microphone(cfg.audio.device)
     check_devices(output, hotkey=not args.no_hotkey)
-    output.prepare()
+    # A profile may ask for another output: chosen at its first dictation, its display checked the same way.
+    outputs = Outputs(check=lambda other: check_devices(other, hotkey=False))
+    outputs.add(cfg.output, output, why)  # prepared: it connects now, not at the first release
     encode(Recording(np.zeros(1600, dtype=np.int16), cfg.audio.sample_rate), cfg.api.format)
-    daemon = Daemon(cfg, Pipeline(cfg, engine, history), output, cues)
+    focus = FocusReader()  # the focused window at each press chooses the dictation's profile
+    pipeline = Pipeline(cfg, engine, history, focus=focus.window_class)
+    daemon = Daemon(cfg, pipeline, output, cues)
+    daemon.output_for = lambda settings: outputs.get(settings)[0]
     listener = None
     if not args.no_hotkey:
         listener = HotkeyListener(hotkey.HotkeyState(keys, cfg.hotkey.mode, cancel), daemon.post)
@@ -69,16 +76,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             how += f", {cancel} cancels" if cancel else ""
         else:
             how = "no hotkey; use `dictate ctl toggle`"
-        log.info(
-            "ready: %s; microphone: %s; engine: %s; output: %s (%s)", how, microphone, engine.name, output.name, why
+        daemon.run(
+            ready=lambda: log.info(
+                "ready: %s; microphone: %s; engine: %s; output: %s (%s)", how, microphone, engine.name, output.name, why
+            )
         )
-        daemon.run()
     finally:
         if listener is not None:
             listener.stop()
         server.close()
         engine.close()
-        close_output(output)
+        pipeline.close()
+        focus.close()
+        outputs.close()
     return ExitCode.OK
 
 
@@ -142,16 +152,18 @@ def cmd_notes(args: argparse.Namespace) -> int:
             listener = None
             log.info("no hotkey (%s)", exc.what if isinstance(exc, DeviceError) else exc.message.split(";")[0])
     try:
-        log.info(
-            "listening on %s: utterances go to %s; pause with %s; Ctrl-C finishes and exits", microphone, where, how
+        taker.run(
+            ready=lambda: log.info(
+                "listening on %s: utterances go to %s; pause with %s; Ctrl-C finishes and exits", microphone, where, how
+            )
         )
-        taker.run()
     finally:
         if listener is not None:
             listener.stop()
         server.close()
         sink.close()
         pipeline.engine.close()
+        pipeline.close()
         if output is not None:
             close_output(output)  # puts back keys borrowed for typing
     log.info("%d note(s) written", taker.written)

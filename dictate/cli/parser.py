@@ -7,7 +7,7 @@ import argparse
 from typing import Any, NoReturn
 
 from dictate import __version__
-from dictate.cli import dictating, recordings, setup
+from dictate.cli import dictating, recordings, setup, vocabulary
 from dictate.errors import ExitCode
 
 
@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     copy_doc = "Copy the text of one dictation to the clipboard."
     copy = actions.add_parser("copy", parents=[common], help=copy_doc, description=copy_doc)
     copy.add_argument("id", metavar="ID", help="the dictation's ID, as listed by `dictate history`")
+
+    p = command("vocabulary", vocabulary.cmd_vocabulary)
+    p.epilog = vocabulary.WHERE
+    p.add_argument("action", choices=("import", "export"), help="import: add FILE's entries; export: print them all")
+    p.add_argument("file", nargs="?", metavar="FILE", help="import: the list to add; export: where to write it")
 
     p = command("shell-init", setup.cmd_shell_init)
     p.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell whose startup file will load the snippet")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from dictate.config import Config
     from dictate.engines import Engine
     from dictate.store import Entry
+    from dictate.text_layer import TextLayer
 
 log = logging.getLogger("dictate")
 
@@ -24,15 +25,21 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     A bad file is named on stderr (its line is empty when there are several files) and the others go
     on; the exit is then 1, or 2 when every file was unusable (missing, not audio)."""
     from dictate.engines import open_engine
+    from dictate.text_layer import TextLayer
 
     cfg = load_config(args)
     engine = open_engine(cfg)
     several = len(args.files) > 1
     failures: list[int] = []
     try:
+        layer = TextLayer(cfg)  # the rules and the clean-up of a dictation; no profile: there is no window
+    except BaseException:
+        engine.close()
+        raise
+    try:
         for path in args.files:
             try:
-                text, damage = _transcribe_file(path, engine, cfg)
+                text, damage = _transcribe_file(path, engine, layer, cfg)
             except DictateError as exc:
                 log.error("%s", describe(exc))
                 failures.append(exc.exit_code)
@@ -44,6 +51,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
                 failures.append(damage.exit_code)
             print(text, flush=True)
     finally:
+        layer.close()
         engine.close()
     if not failures:
         return ExitCode.OK
@@ -52,12 +60,14 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     return ExitCode.FAILURE
 
 
-def _transcribe_file(path: str, engine: Engine, cfg: Config) -> tuple[str, DictateError | None]:
+def _transcribe_file(path: str, engine: Engine, layer: TextLayer, cfg: Config) -> tuple[str, DictateError | None]:
     """The text of one file, read in blocks, its silences left out, sent in parts (each prompted with the
-    text before it); and the error that cut it short when the file is damaged part way."""
+    text before it and the vocabulary), through the text layer; and the error that cut it short when
+    the file is damaged part way."""
     from dictate import audio
     from dictate.engines import TranscriptionError
-    from dictate.text import join, process
+    from dictate.text import join
+    from dictate.text_layer import speech_of
 
     started = time.monotonic()
     texts: list[str] = []
@@ -70,7 +80,7 @@ def _transcribe_file(path: str, engine: Engine, cfg: Config) -> tuple[str, Dicta
             nonlocal parts
             for part in ready:
                 try:
-                    texts.append(engine.transcribe(part, join(texts)).speech_text)
+                    texts.append(speech_of(engine.transcribe(part, join(texts), cfg.text.vocabulary)))
                 except TranscriptionError as exc:
                     raise DictateError(f"{path}: {exc.message}", ExitCode.FAILURE) from None
                 parts += 1
@@ -107,10 +117,12 @@ def _transcribe_file(path: str, engine: Engine, cfg: Config) -> tuple[str, Dicta
             parts,
             (time.monotonic() - started) * 1000,
         )
-    text = process(join(texts), had_speech=True, allow_newlines=cfg.output.allow_newlines)
-    if not text and damage is None:
+    written = layer.finish(texts, cfg)
+    if not written.heard and damage is None:
         raise DictateError(f"{path}: the server heard no words", ExitCode.FAILURE)
-    return text, damage
+    if written.heard and not written.text:
+        log.info("%s: nothing is left after the spoken commands", path)
+    return written.text, damage
 
 
 def cmd_retry(args: argparse.Namespace) -> int:

@@ -38,6 +38,11 @@ def cmd_config(args: argparse.Namespace) -> int:
         print(config.render(cfg), end="")
         return ExitCode.OK
     config.check_endpoint(cfg)
+    if cfg.cleanup.enabled or cfg.profiles:
+        from dictate.engines.chat import enabled_cleanups
+
+        for cleanup in enabled_cleanups(cfg):
+            config.check_endpoint(cfg, cleanup)
     warning = config.insecure_permissions_warning(cfg)
     if warning:
         log.warning("warning: %s", warning)

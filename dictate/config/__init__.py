@@ -8,8 +8,8 @@ Modules, each with one job:
 - `render`: `config show` output and the commented example file
 
 Public names: Config, ApiConfig, LocalConfig, AudioConfig, HotkeyConfig, OutputConfig, FeedbackConfig, HistoryConfig,
-NotesConfig, SECTIONS, FORMATS, OUTPUT_METHODS, PASTE_KEYS, load, from_dict,
-config_path, data_dir, runtime_dir, APP, api_key, insecure_permissions_warning, check_endpoint,
+NotesConfig, TextConfig, CleanupConfig, Profile, SECTIONS, FORMATS, OUTPUT_METHODS, PASTE_KEYS, load, from_dict,
+config_path, data_dir, runtime_dir, APP, api_key, cleanup_key, insecure_permissions_warning, check_endpoint,
 endpoint_problem, display_url, render, example.
 """
 
@@ -25,6 +25,7 @@ from dictate.config.schema import (
     SECTIONS,
     ApiConfig,
     AudioConfig,
+    CleanupConfig,
     Config,
     FeedbackConfig,
     HistoryConfig,
@@ -32,10 +33,13 @@ from dictate.config.schema import (
     LocalConfig,
     NotesConfig,
     OutputConfig,
+    Profile,
+    TextConfig,
 )
 from dictate.config.secrets import (
     api_key,
     check_endpoint,
+    cleanup_key,
     display_url,
     endpoint_problem,
     insecure_permissions_warning,
@@ -49,6 +53,7 @@ __all__ = [
     "SECTIONS",
     "ApiConfig",
     "AudioConfig",
+    "CleanupConfig",
     "Config",
     "FeedbackConfig",
     "HistoryConfig",
@@ -56,8 +61,11 @@ __all__ = [
     "LocalConfig",
     "NotesConfig",
     "OutputConfig",
+    "Profile",
+    "TextConfig",
     "api_key",
     "check_endpoint",
+    "cleanup_key",
     "config_path",
     "data_dir",
     "display_url",

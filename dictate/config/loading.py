@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from dictate.config.paths import config_path
-from dictate.config.schema import SECTIONS, Config, field_default, toml_value
+from dictate.config.schema import PROFILE_SECTIONS, SECTIONS, Config, Profile, field_default, toml_value
 from dictate.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -32,7 +33,7 @@ def load(cli_path: str | None = None, environ: Mapping[str, str] = os.environ) -
             raise ConfigError(
                 f"config file {path} (from {source}) does not exist; create it with `dictate config init`"
             )
-        return Config()
+        return with_vocabulary_file(Config(), path.parent)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -43,7 +44,7 @@ def load(cli_path: str | None = None, environ: Mapping[str, str] = os.environ) -
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return from_dict(data, path)
+    return with_vocabulary_file(from_dict(data, path), path.parent)
 
 
 def from_dict(data: Mapping[str, Any], path: Path | None = None) -> Config:
@@ -51,8 +52,11 @@ def from_dict(data: Mapping[str, Any], path: Path | None = None) -> Config:
     where = f"{path}: " if path else ""
     sections: dict[str, Any] = {}
     for name, values in data.items():
+        if name == "profile":
+            sections["profiles"] = _build_profiles(values, where)
+            continue
         if name not in SECTIONS:
-            known = ", ".join(f"[{s}]" for s in SECTIONS)
+            known = ", ".join([*(f"[{s}]" for s in SECTIONS), "[[profile]]"])
             raise ConfigError(f"{where}unknown section [{name}]{_suggest(name, SECTIONS)}; sections: {known}")
         if not isinstance(values, dict):
             raise ConfigError(f"{where}{name} must be a section written as [{name}], not a value")
@@ -61,6 +65,11 @@ def from_dict(data: Mapping[str, Any], path: Path | None = None) -> Config:
 
 
 def _build_section(section: str, cls: type, values: Mapping[str, Any], where: str) -> Any:
+    return cls(**_section_values(section, cls, values, where))
+
+
+def _section_values(section: str, cls: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The validated values of one section's keys (all of them, or a profile's few)."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in values.items():
@@ -74,7 +83,73 @@ def _build_section(section: str, cls: type, values: Mapping[str, Any], where: st
         except ValueError as exc:
             shown = f.metadata["show"](value) if f.metadata["show"] else toml_value(value)
             raise ConfigError(f"{where}[{section}] {key} = {shown}: {exc}") from None
-    return cls(**kwargs)
+    return kwargs
+
+
+def _build_profiles(value: Any, where: str) -> tuple[Profile, ...]:
+    """[[profile]] tables: each a `match` regular expression and tables of the keys it overrides."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(f"{where}profile must be written as [[profile]] tables, one per application")
+    profiles = []
+    for number, item in enumerate(value, 1):
+        name = f"{where}[[profile]] {number}: "
+        match = item.get("match")
+        if not isinstance(match, str) or not match.strip():
+            raise ConfigError(
+                f'{name}match is missing: give a regular expression for the window class, e.g. match = "XTerm|kitty"'
+            )
+        try:
+            re.compile(match)
+        except re.error as exc:
+            raise ConfigError(f"{name}match = {toml_value(match)} is not a regular expression: {exc}") from None
+        overrides: dict[str, dict[str, Any]] = {}
+        for key, table in item.items():
+            if key == "match":
+                continue
+            if key not in PROFILE_SECTIONS:
+                tables = ", ".join(PROFILE_SECTIONS)
+                raise ConfigError(
+                    f"{name}unknown key {key}{_suggest(key, dict.fromkeys(PROFILE_SECTIONS))}; a profile has match "
+                    f"and the tables {tables}"
+                )
+            if not isinstance(table, dict):
+                raise ConfigError(f"{name}{key} must be a table of [{key}] keys, e.g. {key} = {{ ... }}")
+            overrides[key] = _section_values(key, SECTIONS[key], table, name)
+        profiles.append(Profile(number, match, overrides))
+    return tuple(profiles)
+
+
+# ---- the vocabulary file ----------------------------------------------------------------------------
+
+
+def vocabulary_path(config: Config, folder: Path) -> Path | None:
+    """Where [text] vocabulary_file is: as given when a full path, else in `folder` (the config file's)."""
+    name = config.text.vocabulary_file
+    if not name:
+        return None
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else folder / path
+
+
+def read_vocabulary(path: Path) -> list[str]:
+    """The entries of a vocabulary file: one a line; blank lines and lines starting with # are skipped."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8, one entry a line") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the vocabulary file {path}: {exc.strerror or exc}") from None
+    entries = (" ".join(line.split()) for line in text.splitlines())
+    return [entry for entry in entries if entry and not entry.startswith("#")]
+
+
+def with_vocabulary_file(config: Config, folder: Path) -> Config:
+    """The config with the entries of its vocabulary file (when there is one) after [text] vocabulary."""
+    path = vocabulary_path(config, folder)
+    if path is None or not path.exists():
+        return config
+    entries = list(dict.fromkeys([*config.text.vocabulary, *read_vocabulary(path)]))
+    return dataclasses.replace(config, text=dataclasses.replace(config.text, vocabulary=entries))
 
 
 def _validate(value: Any, f: dataclasses.Field[Any]) -> Any:

@@ -21,6 +21,11 @@ def render(config: Config) -> str:
                 value = "(set, hidden)"
             lines.append(f"{f.name} = {toml_value(value)}")
         lines.append("")
+    for profile in config.profiles:
+        lines.append("[[profile]]")
+        lines.append(f"match = {toml_value(profile.match)}")
+        lines.extend(f"{section} = {toml_value(values)}" for section, values in profile.overrides.items())
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -39,4 +44,20 @@ def example() -> str:
             out.append(f"# {f.metadata['help']}")
             out.append(f"# {f.name} = {toml_value(default)}")
         out.append("")
+    out.extend(PROFILE_EXAMPLE)
     return "\n".join(out)
+
+
+PROFILE_EXAMPLE = [
+    "# Per-application profiles: when the key is pressed, the first [[profile]] whose match (a regular",
+    "# expression, any case) finds the focused window's class (X11 WM_CLASS instance or class; the app_id",
+    "# under sway and Hyprland) overrides the keys it lists, for that dictation. `dictate -v run` names the",
+    "# window's class and the profile applied. Terminals get no newline commands and no clean-up unless a",
+    "# profile says otherwise, and a newline is never sent to a terminal as Enter.",
+    "# [[profile]]",
+    '# match = "XTerm|kitty|Alacritty|foot"',
+    '# output = { method = "paste" }',
+    "# text = { commands = false }",
+    "# cleanup = { enabled = false }",
+    "",
+]

@@ -38,6 +38,8 @@ def _opt(
     meta = {"help": help, "choices": choices, "min": minimum, "max": maximum, "check": check, "show": show}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -56,6 +58,28 @@ def _check_optional_hotkey(value: str) -> None:
 def _check_names(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ValueError('expected a list of names, such as ["xterm", "kitty"]')
+
+
+def _check_vocabulary(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() and "\n" not in v for v in value):
+        raise ValueError('expected a list of words or names, such as ["Kubernetes", "PostgreSQL"]')
+
+
+# A spoken phrase: words (letters, digits, inner apostrophes or hyphens) separated by spaces.
+_SPOKEN = re.compile(r"\s*[^\W_]+(?:['’-][^\W_]+)*(?:\s+[^\W_]+(?:['’-][^\W_]+)*)*\s*")
+
+
+def _check_replacements(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValueError('expected a table of spoken phrase = what to write, such as { "fast api" = "FastAPI" }')
+    for spoken, written in value.items():
+        if not isinstance(written, str):
+            raise ValueError(f"{json.dumps(spoken, ensure_ascii=False)}: expected the text to write, as a string")
+        if not _SPOKEN.fullmatch(spoken):
+            raise ValueError(
+                f"{json.dumps(spoken, ensure_ascii=False)} is not a spoken phrase: write the words as they are said "
+                '(letters, digits and spaces), e.g. "c sharp" = "C#"'
+            )
 
 
 def _check_language(value: str) -> None:
@@ -82,7 +106,7 @@ def _check_base_url(value: str) -> None:
     if "@" in parts.netloc:
         raise ValueError("a URL with a user name or password is refused: remove it and give the key in DICTATE_API_KEY")
     if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
-        raise ValueError("expected a URL without ?query or #fragment (/audio/transcriptions is appended to it)")
+        raise ValueError("expected a URL without ?query or #fragment (the endpoint's path is appended to it)")
 
 
 def _show_url(value: Any) -> str:
@@ -290,6 +314,75 @@ class NotesConfig:
 
 
 @dataclass(frozen=True)
+class TextConfig:
+    vocabulary: list[str] = _opt(  # noqa: RUF009 - _opt gives lists a default_factory
+        [],
+        'words and names to spell right, e.g. ["Kubernetes", "PostgreSQL"]: prompt hints, and spellings restored',
+        check=_check_vocabulary,
+    )
+    vocabulary_file: str = _opt(
+        "vocabulary.txt",
+        "more vocabulary, one entry a line (beside this file unless a full path; `dictate vocabulary import` adds)",
+    )
+    replacements: dict[str, str] = _opt(  # noqa: RUF009 - _opt gives dicts a default_factory
+        {},
+        'spoken phrase = what to write, e.g. { "fast api" = "FastAPI" }: whole words, any case, longest first',
+        check=_check_replacements,
+    )
+    commands: bool = _opt(
+        False,
+        'spoken punctuation and editing: "comma", "period", "new line", "scratch that", "literal comma" ...',
+    )
+    newline_commands: bool = _opt(
+        True,
+        '"new line" and "new paragraph" with commands (Enter only with [output] allow_newlines; off in terminals)',
+    )
+
+
+@dataclass(frozen=True)
+class CleanupConfig:
+    enabled: bool = _opt(
+        False, "a chat model removes fillers and fixes punctuation before the text is typed (see the README)"
+    )
+    base_url: str = _opt(
+        "https://api.openai.com/v1",
+        "OpenAI-compatible chat endpoint (+ /chat/completions): OpenAI, Groq, llama.cpp, Ollama's /v1, vLLM",
+        check=_check_base_url,
+        show=_show_url,
+    )
+    model: str = _opt("gpt-4o-mini", "chat model, e.g. gpt-4o-mini, llama-3.1-8b-instant (Groq), qwen2.5:3b (Ollama)")
+    api_key_env: str = _opt(
+        "OPENAI_API_KEY",
+        "variable holding the chat endpoint's key; unset: the transcription key, when on the same host",
+        check=_check_env_name,
+        show=_show_env_name,
+    )
+    prompt: str = _opt("", 'extra instructions for the clean-up, e.g. "British spelling"')
+    timeout: float = _opt(
+        3.0,
+        "seconds the clean-up may take in all; after that the transcript is typed as heard",
+        minimum=0.5,
+        maximum=60,
+    )
+    allow_insecure: bool = _opt(
+        False, "allow plain http to a public address (loopback and private addresses are always allowed)"
+    )
+
+
+PROFILE_SECTIONS = ("output", "text", "cleanup")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One [[profile]]: when `match` finds the focused window's class, `overrides` (section -> key ->
+    value, each checked against its section's schema) replace those settings for that dictation."""
+
+    number: int  # its place in the file, from 1
+    match: str
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     local: LocalConfig = field(default_factory=LocalConfig)
@@ -299,6 +392,9 @@ class Config:
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
     notes: NotesConfig = field(default_factory=NotesConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    cleanup: CleanupConfig = field(default_factory=CleanupConfig)
+    profiles: tuple[Profile, ...] = ()  # [[profile]], in the file's order
     path: Path | None = None  # the file this came from; None when defaults were used
 
 
@@ -311,6 +407,8 @@ SECTIONS: dict[str, type] = {
     "feedback": FeedbackConfig,
     "history": HistoryConfig,
     "notes": NotesConfig,
+    "text": TextConfig,
+    "cleanup": CleanupConfig,
 }
 
 
@@ -331,4 +429,12 @@ def toml_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)

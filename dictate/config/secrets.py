@@ -1,5 +1,6 @@
-"""Protect the API key: where it is read from and what it may contain, whether the file holding it is
-private, and where the key and the voice may travel (the one transport policy every command applies).
+"""Protect the API keys: where they are read from and what they may contain, whether the file holding
+one is private, and where a key and what goes with it (the voice, or the text to clean up) may travel:
+the one transport policy every command and every endpoint applies.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import stat
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from dictate.config.schema import Config, display_url
+from dictate.config.schema import CleanupConfig, Config, display_url
 from dictate.errors import ConfigError, add_secret
 
 
@@ -25,13 +26,33 @@ def api_key(config: Config, environ: Mapping[str, str] = os.environ) -> tuple[st
     key, source = _find_key(config, environ)
     if key is None:
         return None, source
+    return clean_key(key, source), source
+
+
+def clean_key(value: str, source: str) -> str:
+    """`value` as a key: surrounding whitespace (a trailing newline from `echo` or a pasted line)
+    dropped, registered as a secret, and refused with a ConfigError naming `source` when a space, a
+    control character or a non-ASCII character is left inside."""
+    key = value.strip()
     add_secret(key)
     if any(not ("!" <= ch <= "~") for ch in key):
         raise ConfigError(
             f"the API key from {source} has a space, a control character or a non-ASCII character inside; "
             "set it again as the provider shows it"
         )
-    return key, source
+    return key
+
+
+def cleanup_key(config: Config, settings: CleanupConfig, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The chat endpoint's key: the variable named by [cleanup] api_key_env, else the transcription key
+    when both endpoints are on the same host, else None. Cleaned and masked as api_key() does."""
+    name = settings.api_key_env
+    value = environ.get(name) if name else None
+    if value is not None and value.strip():
+        return clean_key(value, name)
+    if urlsplit(settings.base_url).netloc == urlsplit(config.api.base_url).netloc:
+        return api_key(config, environ)[0]
+    return None
 
 
 def _find_key(config: Config, environ: Mapping[str, str]) -> tuple[str | None, str]:
@@ -99,7 +120,10 @@ def _private_group(uid: int, gid: int) -> bool:
     return group.gr_name == user.pw_name and user.pw_gid == gid and not [m for m in group.gr_mem if m != user.pw_name]
 
 
-# ---- where the key and the voice may travel --------------------------------------------------------
+# ---- where a key and what goes with it may travel ---------------------------------------------------
+
+# What each section's endpoint is sent besides the key, for the messages.
+CARRIES = {"api": "the audio", "cleanup": "the text"}
 
 # Names that never leave the machine or the local network.
 LOCAL_SUFFIXES = (".localhost", ".local", ".lan", ".internal", ".home.arpa")
@@ -151,14 +175,15 @@ def _is_local(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return addr.is_loopback or addr.is_private or addr.is_link_local
 
 
-def endpoint_problem(base_url: str, allow_insecure: bool = False) -> str | None:
-    """Why the key and the audio may not go to `base_url`, or None: credentials in the URL, or plain
-    http to a host that is not loopback, private or a local name."""
+def endpoint_problem(base_url: str, allow_insecure: bool = False, section: str = "api") -> str | None:
+    """Why the key and what goes with it may not go to `base_url`, the endpoint of [section], or None:
+    credentials in the URL, or plain http to a host that is not loopback, private or a local name."""
     parts = urlsplit(base_url)
     if "@" in parts.netloc:
+        where = "DICTATE_API_KEY" if section == "api" else f"the variable named by [{section}] api_key_env"
         return (
-            f"[api] base_url {display_url(base_url)!r} holds a user name or password; remove it and give "
-            "the key in DICTATE_API_KEY"
+            f"[{section}] base_url {display_url(base_url)!r} holds a user name or password; remove it and give "
+            f"the key in {where}"
         )
     if parts.scheme == "https" or allow_insecure:
         return None
@@ -171,14 +196,18 @@ def endpoint_problem(base_url: str, allow_insecure: bool = False) -> str | None:
     elif host and ("." not in host or host.endswith(LOCAL_SUFFIXES)):
         return None
     return (
-        f"[api] base_url {base_url!r} uses plain http to a public host: the key and the audio would travel "
-        "in clear; use https, or set [api] allow_insecure = true"
+        f"[{section}] base_url {base_url!r} uses plain http to a public host: the key and "
+        f"{CARRIES.get(section, 'the data')} would travel in clear; use https, or set [{section}] allow_insecure = true"
     )
 
 
-def check_endpoint(config: Config) -> None:
-    """Refuse an endpoint the key and the audio may not go to (see endpoint_problem)."""
-    problem = endpoint_problem(config.api.base_url, config.api.allow_insecure)
+def check_endpoint(config: Config, cleanup: CleanupConfig | None = None) -> None:
+    """Refuse an endpoint the key and what goes with it may not go to (see endpoint_problem): [api]'s,
+    or with `cleanup` that clean-up endpoint (the file's [cleanup], or a profile's)."""
+    if cleanup is None:
+        problem = endpoint_problem(config.api.base_url, config.api.allow_insecure)
+    else:
+        problem = endpoint_problem(cleanup.base_url, cleanup.allow_insecure, "cleanup")
     if problem:
         where = f"{config.path}: " if config.path else ""
         raise ConfigError(where + problem)

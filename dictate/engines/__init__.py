@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -47,6 +47,7 @@ class Transcript:
     attempts: int = 1  # requests made
     bytes_sent: int = 0
     sent_at: float | None = None  # time.monotonic() the (last) request went out
+    prompt: str | None = None  # the prompt the model was given (of the last request), to tell an echo
 
     @property
     def speech_text(self) -> str:
@@ -81,9 +82,9 @@ class TranscriptionError(DictateError):
 class Engine(Protocol):
     name: str  # what and where, for messages ("api.openai.com, whisper-1")
 
-    def transcribe(self, recording: Recording, before: str = "") -> Transcript:
+    def transcribe(self, recording: Recording, before: str = "", vocabulary: Sequence[str] = ()) -> Transcript:
         """The transcript of a recording that follows the text `before` (the model is prompted with the
-        configured hint and the end of that text); raise TranscriptionError."""
+        configured hint, the vocabulary that fits and the end of that text); raise TranscriptionError."""
         ...
 
     def prepare(self) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit
 
@@ -143,14 +143,14 @@ class HttpEngine:
             raise self._redirected(answer, url, "/models")
         return answer
 
-    def transcribe(self, recording: Recording, before: str = "") -> Transcript:
+    def transcribe(self, recording: Recording, before: str = "", vocabulary: Sequence[str] = ()) -> Transcript:
         """Upload a recording (in parts under the upload limit, each prompted with the text before it)
         and return its transcript; raise TranscriptionError."""
         limit = int(self.api.max_upload_mb * 1_000_000)
         pieces: list[Transcript] = []
         for piece, encoded in split_for_upload(recording, self.format, limit):
-            prompt = prompt_for(self.api.prompt, join([before, *(t.speech_text for t in pieces)]))
-            pieces.append(self._upload(piece, encoded, prompt))
+            prompt = prompt_for(self.api.prompt, join([before, *(t.speech_text for t in pieces)]), vocabulary)
+            pieces.append(replace(self._upload(piece, encoded, prompt), prompt=prompt))
         if len(pieces) == 1:
             return pieces[0]
         segments = [s for t in pieces for s in t.segments or ()] if all(t.segments for t in pieces) else None
@@ -162,6 +162,7 @@ class HttpEngine:
             attempts=sum(t.attempts for t in pieces),
             bytes_sent=sum(t.bytes_sent for t in pieces),
             sent_at=max((t.sent_at for t in pieces if t.sent_at is not None), default=None),
+            prompt=pieces[-1].prompt,
         )
 
     def _upload(self, recording: Recording, encoded: EncodedAudio, prompt: str | None) -> Transcript:

@@ -12,6 +12,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,16 +179,17 @@ class LocalEngine:
         detail = text.splitlines()[0] if text else type(exc).__name__
         return f"cannot load the model {self.settings.model!r} from {self.folder}: {detail}"
 
-    def transcribe(self, recording: Recording, before: str = "") -> Transcript:
+    def transcribe(self, recording: Recording, before: str = "", vocabulary: Sequence[str] = ()) -> Transcript:
         self.load()
         audio = recording.at_rate(16000).samples.astype("float32") / 32768.0
+        prompt = prompt_for(self.api.prompt, before, vocabulary)  # the same prompt as the http engine's
         started = time.monotonic()
         with self._lock:
             try:
                 segments, _info = self._model.transcribe(
                     audio,
                     language=self.api.language or None,
-                    initial_prompt=prompt_for(self.api.prompt, before),
+                    initial_prompt=prompt,
                     temperature=self.api.temperature or FALLBACK_TEMPERATURES,
                     condition_on_previous_text=False,
                 )
@@ -199,6 +201,7 @@ class LocalEngine:
             segments=tuple(Segment(s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio) for s in found),
             server_seconds=time.monotonic() - started,
             sent_at=started,
+            prompt=prompt,  # to tell an echo of it from speech
         )
 
     def prepare(self) -> None:

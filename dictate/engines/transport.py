@@ -1,12 +1,14 @@
-"""The HTTP transport under the http engine and `doctor`: one keep-alive session whose every request
-ends by its deadline, whatever the server does, and follows no redirect.
+"""The HTTP transport under the http engine, `doctor` and the clean-up's chat client: one keep-alive
+session whose every request ends by its deadline, whatever the server does, and follows no redirect.
 
 A socket timeout bounds each read, so a server that trickles its answer a byte at a time, or its
 headers, or its TLS handshake, would hold a request for ever. Each request therefore gets a watchdog:
 the sockets the request opens or reuses are noted (a thread-local attempt, filled in by the
 connection classes below), and at the deadline the watchdog shuts them down, which ends any send or
-recv blocked on them at once. The caller then gets a TranscriptionError that says what happened,
-and the session is replaced, so nothing of the stalled connection is reused.
+recv blocked on them at once. The caller then gets a TranscriptionError that says what happened
+(naming the settings of the transport's config section), and the session is replaced, so nothing of
+the stalled connection is reused. The request runs on the caller's thread: nothing of it is left
+running after its deadline.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from dictate.text import sanitize
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 CONNECT_TIMEOUT = 10.0
 USER_AGENT = "dictate"
+# What each config section's endpoint is, for the messages.
+ENDPOINTS = {"api": "a transcription endpoint", "cleanup": "a chat endpoint"}
 
 
 @dataclass(frozen=True)
@@ -177,9 +181,11 @@ def display_host(url: str) -> str:
 
 
 class Transport:
-    """One keep-alive HTTP session; every request ends by its deadline and follows no redirect."""
+    """One keep-alive HTTP session; every request ends by its deadline and follows no redirect.
+    `section` is the config section whose base_url and timeout its messages name."""
 
-    def __init__(self) -> None:
+    def __init__(self, section: str = "api") -> None:
+        self.section = section
         self._lock = threading.Lock()
         self._session = self._new_session()
 
@@ -237,7 +243,7 @@ class Transport:
                     if received > MAX_RESPONSE_BYTES:
                         raise TranscriptionError(
                             f"the answer from {host} exceeded {MAX_RESPONSE_BYTES // 2**20} MB; "
-                            "is [api] base_url a transcription endpoint?",
+                            f"is [{self.section}] base_url {ENDPOINTS.get(self.section, 'right')}?",
                             kind="bad_response",
                         )
                     chunks.append(chunk)
@@ -250,7 +256,7 @@ class Transport:
             if attempt.finish():  # the watchdog ended it: whatever broke, that is why
                 raise self._too_slow(host, received, started) from None
             if isinstance(exc, requests.RequestException):
-                raise network_error(exc, url, read_timeout) from None
+                raise network_error(exc, url, read_timeout, self.section) from None
             raise
         finally:
             watchdog.cancel()
@@ -270,7 +276,7 @@ class Transport:
         else:
             what = f"{host} sent its answer too slowly: {received} bytes in {elapsed:.1f} s"
         return TranscriptionError(
-            f"{what}; the server or the network may be overloaded: try again, or raise [api] timeout",
+            f"{what}; the server or the network may be overloaded: try again, or raise [{self.section}] timeout",
             kind="timeout",
             retryable=True,
         )
@@ -289,38 +295,41 @@ def _chunks(response: requests.Response) -> Iterator[bytes]:
         raise requests.exceptions.ChunkedEncodingError(exc) from exc
 
 
-def network_error(exc: requests.RequestException, url: str, read_timeout: float) -> TranscriptionError:
-    """A readable, classified error for a request that got no HTTP answer."""
+def network_error(
+    exc: requests.RequestException, url: str, read_timeout: float, section: str = "api"
+) -> TranscriptionError:
+    """A readable, classified error for a request that got no HTTP answer ([section]'s settings named)."""
     host = display_host(url)
     text = repr(exc)
     if isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout):
         return TranscriptionError(
-            f"no answer from {host} within {read_timeout:g} s; the server may be overloaded, or raise [api] timeout",
+            f"no answer from {host} within {read_timeout:g} s; the server may be overloaded, "
+            f"or raise [{section}] timeout",
             kind="timeout",
             retryable=True,
         )
     if isinstance(exc, requests.ConnectTimeout):
         return TranscriptionError(
-            f"cannot connect to {host}: timed out; check the network and [api] base_url",
+            f"cannot connect to {host}: timed out; check the network and [{section}] base_url",
             kind="connect",
             retryable=True,
         )
     if "NameResolution" in text or "Name or service not known" in text or "name resolution" in text:
         return TranscriptionError(
-            f"cannot resolve {urlsplit(url).hostname}: check [api] base_url and the network",
+            f"cannot resolve {urlsplit(url).hostname}: check [{section}] base_url and the network",
             kind="dns",
             retryable=True,
         )
     if "Connection refused" in text or "ConnectionRefused" in text:
         return TranscriptionError(
-            f"connection refused by {host}: is the server running? check [api] base_url",
+            f"connection refused by {host}: is the server running? check [{section}] base_url",
             kind="refused",
             retryable=True,
         )
     if isinstance(exc, requests.exceptions.SSLError):
         return TranscriptionError(f"TLS failed with {host}: {short(exc)}", kind="tls")
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return TranscriptionError(f"invalid URL for {host}; check [api] base_url", kind="config")
+        return TranscriptionError(f"invalid URL for {host}; check [{section}] base_url", kind="config")
     if isinstance(exc, requests.exceptions.InvalidHeader):
         return TranscriptionError(f"a header for {host} was refused as invalid: {short(exc)}", kind="config")
     return TranscriptionError(f"connection to {host} failed: {short(exc)}", kind="connection", retryable=True)

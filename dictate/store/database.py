@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from dictate.store.entries import SELECT, HistoryError
+from dictate.store.entries import COLUMNS, SELECT, HistoryError
 from dictate.store.migrations import MIGRATIONS, migrate
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ class Database:
                     uri + extra, uri=True, timeout=OPEN_TIMEOUT, isolation_level=None, check_same_thread=False
                 )
                 _prepare(connection)
+                _columns_it_lacks_as_null(connection)
                 _check_schema(connection)
             except sqlite3.Error as exc:
                 if connection is not None:
@@ -227,6 +228,29 @@ def _newer_migration(connection: sqlite3.Connection) -> str | None:
         if row[0] not in known:
             return str(row[0])
     return None
+
+
+def _columns_it_lacks_as_null(connection: sqlite3.Connection) -> None:
+    """A database of an older dictate, only read (it cannot be migrated): the columns later migrations
+    add read as NULL, through a view in the connection's own temporary schema, which SQLite looks in
+    first and which writes nothing to the file."""
+    if not _older(connection):
+        return  # a column missing from a database of this version is damage: _check_schema says so
+    have = {row[1] for row in connection.execute("PRAGMA main.table_info(dictations)")}
+    missing = [column for column in COLUMNS if column not in have]
+    if have and missing:
+        added = ", ".join(f"NULL AS {column}" for column in missing)  # names from the code
+        connection.execute(f"CREATE TEMP VIEW dictations AS SELECT *, {added} FROM main.dictations")  # noqa: S608
+
+
+def _older(connection: sqlite3.Connection) -> bool:
+    """Whether the database is of an older dictate: some of our migrations, and none we do not know."""
+    exists = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'")
+    if exists.fetchone() is None:
+        return False
+    done = {row[0] for row in connection.execute("SELECT name FROM _migrations")}
+    known = {m.__name__ for m in MIGRATIONS}
+    return bool(done) and done < known
 
 
 def _check_schema(connection: sqlite3.Connection) -> None:

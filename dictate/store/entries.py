@@ -120,6 +120,7 @@ class Entry:
     release_to_request_ms: int | None  # key release -> request sent
     server_ms: int | None  # processing time reported by the server
     release_to_delivery_ms: int | None  # key release -> text delivered
+    raw_text: str | None = None  # the transcript as heard, when the text layer changed it
     audio_parts: tuple[Path, ...] = ()  # every file of the spooled audio, in order
     key: str | None = None  # the dictation's name in the spool
 
@@ -156,11 +157,12 @@ class Entry:
 
 # ---- the row ---------------------------------------------------------------------------------
 
-SELECT = (
-    "SELECT id, created, updated, source, status, duration, model, host, text, error, attempts, bytes_uploaded,"
-    " audio_name, audio_removed, press_to_audio_ms, release_to_request_ms, server_ms, release_to_delivery_ms"
-    " FROM dictations"
-)
+COLUMNS = (
+    "id", "created", "updated", "source", "status", "duration", "model", "host", "text", "error", "attempts",
+    "bytes_uploaded", "audio_name", "audio_removed", "press_to_audio_ms", "release_to_request_ms", "server_ms",
+    "release_to_delivery_ms", "raw_text",
+)  # fmt: skip
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM dictations"  # noqa: S608 - names from the code
 
 
 def from_row(row: sqlite3.Row, spool_dir: Path) -> Entry:
@@ -188,6 +190,7 @@ def from_row(row: sqlite3.Row, spool_dir: Path) -> Entry:
         release_to_request_ms=row["release_to_request_ms"],
         server_ms=row["server_ms"],
         release_to_delivery_ms=row["release_to_delivery_ms"],
+        raw_text=row["raw_text"],
         audio_parts=files,
         key=spool.key_of(name) if name is not None else None,
     )

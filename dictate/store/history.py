@@ -253,8 +253,10 @@ class History:
         server_ms: float | None = None,
         duration: float | None = None,
         durable: bool = True,
+        raw_text: str | None = None,
     ) -> Entry:
         """Record the transcript (queued/failed -> done); with the history off the text is not stored.
+        `raw_text` is the transcript as heard, kept beside the text when the text layer changed it.
 
         `durable=False` does not wait for the disk (Database.transaction): for the step just before
         the text goes out, which a later durable step makes durable.
@@ -265,6 +267,7 @@ class History:
             attempts,
             durable=durable,
             text=text if self.settings.enabled else None,
+            raw_text=raw_text if self.settings.enabled and raw_text != text else None,
             bytes_uploaded=bytes_uploaded,
             duration=duration,
             release_to_request_ms=_ms(release_to_request_ms),

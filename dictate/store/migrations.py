@@ -63,6 +63,12 @@ def m004_claims(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE dictations ADD COLUMN claimed_at TEXT")
 
 
+@migration
+def m005_raw_text(db: sqlite3.Connection) -> None:
+    # The transcript as the model heard it, when the text layer (replacements, commands, clean-up) changed it.
+    db.execute("ALTER TABLE dictations ADD COLUMN raw_text TEXT")
+
+
 def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> list[str]:
     """Apply the migrations this database has not had yet, in order; return their names."""
     steps = MIGRATIONS if migrations is None else migrations

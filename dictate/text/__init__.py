@@ -1,7 +1,9 @@
 """The text layer, pure: what a transcript goes through between the engine and the output.
 
 `sanitize` makes text safe to deliver; `silence` knows what a model says when nobody spoke; a text
-with no letter or digit is no speech.
+with no letter or digit is no speech. The rules users set, in order, are `pipeline` over
+`vocabulary`, `replacements` and `commands` (on `words`); `prompt`, `tokens` and `echo` concern the
+transcription prompt, `cleanup` the clean-up.
 """
 
 from __future__ import annotations

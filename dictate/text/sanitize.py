@@ -4,7 +4,6 @@ bidi characters; whitespace collapsed. Pure."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # Terminal escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), other ESC-introduced
 # strings (DCS, SOS, PM, APC ... ST), two-character escapes, and their 8-bit C1 forms.
@@ -19,6 +18,8 @@ _ESCAPES = re.compile(
 )
 # Bidirectional overrides and isolates can make text display differently from what it is.
 _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+# Unicode's control characters (category Cc: C0, DEL and C1), less tab and newline.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NEWLINES = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
 
 
@@ -30,7 +31,7 @@ def sanitize(text: str, *, allow_newlines: bool = False) -> str:
     """
     text = _ESCAPES.sub("", text)
     text = _NEWLINES.sub("\n", text).translate(_BIDI)
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = _CONTROLS.sub("", text)
     if not allow_newlines:
         return " ".join(text.split())
     lines = [" ".join(line.split()) for line in text.split("\n")]

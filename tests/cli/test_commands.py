@@ -210,3 +210,9 @@ def test_config_show_is_valid_toml(home: Path, user_env: dict[str, str]) -> None
     assert parsed["api"]["prompt"] == "Names: Zoë, José"
     # Read back, it is the same configuration: every key shown, with its effective value.
     assert from_dict(parsed) == from_dict({"api": {"prompt": "Names: Zoë, José"}})
+
+
+def test_config_check_applies_the_transport_policy_to_the_clean_up(home: Path, user_env: dict[str, str]) -> None:
+    write_config(home, '[cleanup]\nenabled = true\nbase_url = "http://chat.example.com/v1"\n')
+    done = proc.run(["config", "check"], user_env)
+    assert done.returncode == 2 and "[cleanup] base_url" in done.stderr and "plain http" in done.stderr

@@ -22,8 +22,9 @@ import soundfile as sf
 
 from tests.conftest import write_config
 from tests.rig import proc
+from tests.rig.chat import ChatReply
 from tests.rig.memory import run_measured
-from tests.rig.server import TranscriptionServer
+from tests.rig.server import Reply, TranscriptionServer
 
 PHRASE = "the quick brown fox jumps over the lazy dog"
 HEARD = "quick brown fox"  # what pocketsphinx reliably recognises of it
@@ -174,10 +175,12 @@ def test_an_hour_of_speech_goes_in_bounded_parts_in_bounded_memory(
     with sf.SoundFile(path, "w", rate, 1, subtype="PCM_16") as out:
         for _ in range(int(3600 / (len(phrase) / rate))):
             out.write(phrase)
+    # Each part its own text: one that repeated the text before it, its prompt, would be taken for an echo.
+    canned.queue(*(Reply(body={"text": f"Part {n} of the hour."}) for n in range(1, 100)))
     run = transcribe(path, env=user_env)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.count("Hello from the test server.") > 1 and run.stdout.count("\n") == 1
     assert len(canned.uploads) >= 6
+    assert run.stdout == " ".join(f"Part {n} of the hour." for n in range(1, len(canned.uploads) + 1)) + "\n"
     assert all(u.seconds is not None and u.seconds <= MAX_PART_SECONDS for u in canned.uploads)
     assert run.peak_mb < 200  # 115 MB of samples: the file is never held whole
 
@@ -377,3 +380,59 @@ def test_a_file_that_cannot_be_read_is_named(
     run = transcribe(locked, env=user_env, prefix=prefix)
     assert run.returncode == 2
     assert error_lines(run) == [f"dictate: {locked}: permission denied"]
+
+
+# ---- the text layer, as a dictation gets it (no profile: a file has no window) --------------------
+
+TEXT_CONFIG = """[text]
+vocabulary = ["Kubernetes"]
+replacements = {{ "fast api" = "FastAPI" }}
+commands = true
+[cleanup]
+enabled = true
+base_url = "{url}"
+model = "rig-model"
+timeout = 2
+"""
+SAID = "um we deploy the fast api service comma on kubernetes period"
+RULED = "um we deploy the FastAPI service, on Kubernetes."
+
+
+def test_a_file_gets_the_rules_and_the_clean_up(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer, clip: Clip
+) -> None:
+    write_config(home, f'[api]\nbase_url = "{server.base_url}"\n' + TEXT_CONFIG.format(url=server.base_url))
+    server.queue(Reply(body={"text": SAID}))
+    run = transcribe(clip(PHRASE), env=user_env)
+    assert (run.returncode, run.stdout) == (0, "We deploy the FastAPI service, on Kubernetes.\n"), run.stderr
+    assert server.uploads[0].fields["prompt"] == "Kubernetes."  # the vocabulary, in the prompt
+    assert server.chat.transcripts == [RULED]  # cleaned after the rules, as a dictation is
+    assert error_lines(run) == []
+
+
+def test_when_the_clean_up_fails_the_file_gets_the_rules_alone(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer, clip: Clip
+) -> None:
+    write_config(home, f'[api]\nbase_url = "{server.base_url}"\n' + TEXT_CONFIG.format(url=server.base_url))
+    server.queue(Reply(body={"text": SAID}))
+    server.chat.queue(ChatReply(status=500))
+    run = transcribe(clip(PHRASE), env=user_env)
+    assert (run.returncode, run.stdout) == (0, RULED + "\n"), run.stderr
+    (line,) = error_lines(run)
+    assert "no clean-up: HTTP 500 from 127.0.0.1" in line and line.endswith("the text is delivered without it")
+
+
+def test_an_echo_of_the_prompt_is_no_speech_in_a_file_either(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer, clip: Clip
+) -> None:
+    write_config(
+        home, f'[api]\nbase_url = "{server.base_url}"\n[text]\nvocabulary = ["Kubernetes", "PostgreSQL", "Anthropic"]\n'
+    )
+    server.queue(Reply(body={"text": "Kubernetes, PostgreSQL, Anthropic."}))
+    path = clip(PHRASE)
+    run = transcribe(path, env=user_env)
+    assert (run.returncode, run.stdout) == (1, "")
+    assert error_lines(run) == [
+        "dictate: the transcript of a part repeated the prompt, not speech: it is dropped",
+        f"dictate: {path}: the server heard no words",
+    ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -103,4 +104,77 @@ def test_not_utf8_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_bytes(b'[api]\nmodel = "caf\xe9"\n')
     with pytest.raises(ConfigError, match=r": not UTF-8 text$"):
+        load(str(path))
+
+
+# ---- [text], [cleanup], [[profile]] and the vocabulary file -----------------------------------------
+
+
+def test_text_cleanup_and_profiles_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[text]\nvocabulary = ["Kubernetes"]\nreplacements = { "fast api" = "FastAPI", "cube control" = "kubectl" }\n'
+        "commands = true\n"
+        '[cleanup]\nenabled = true\nmodel = "llama-3.1-8b-instant"\ntimeout = 2\n'
+        '[[profile]]\nmatch = "XTerm|kitty"\noutput = { method = "paste" }\ncleanup = { enabled = false }\n'
+        '[[profile]]\nmatch = "code"\n[profile.text]\ncommands = false\n'
+    )
+    cfg = load(str(path))
+    assert cfg.text.replacements == {"fast api": "FastAPI", "cube control": "kubectl"}
+    assert (cfg.cleanup.enabled, cfg.cleanup.model, cfg.cleanup.timeout) == (True, "llama-3.1-8b-instant", 2.0)
+    first, second = cfg.profiles
+    assert (first.number, first.match, first.overrides) == (
+        1,
+        "XTerm|kitty",
+        {"output": {"method": "paste"}, "cleanup": {"enabled": False}},
+    )
+    assert second.overrides == {"text": {"commands": False}}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[[profile]]\nmatch = "Xterm("\n', '[[profile]] 1: match = "Xterm(" is not a regular expression'),
+        ('[[profile]]\nmatch = "a"\n[[profile]]\noutput = {}\n', "[[profile]] 2: match is missing"),
+        ('[[profile]]\nmatch = "a"\noutput = { method = "fax" }\n', '[[profile]] 1: [output] method = "fax"'),
+        ('[[profile]]\nmatch = "a"\ntext = { comands = true }\n', "[[profile]] 1: unknown key [text] comands"),
+        ('[[profile]]\nmatch = "a"\nhotkey = { keys = "f9" }\n', "[[profile]] 1: unknown key hotkey"),
+        ('[[profile]]\nmatch = "a"\ncleanup = { timeout = 0 }\n', "[[profile]] 1: [cleanup] timeout = 0"),
+        ('[profile]\nmatch = "a"\n', "profile must be written as [[profile]] tables"),
+        ('[text]\nreplacements = { "c#" = "C#" }\n', '"c#" is not a spoken phrase'),
+        ('[text]\nreplacements = { "fast api" = 3 }\n', "expected the text to write"),
+        ("[text]\nvocabulary = [1]\n", "expected a list of words or names"),
+        ('[cleanup]\nbase_url = "ftp://x"\n', "[cleanup] base_url"),
+    ],
+)
+def test_bad_text_cleanup_and_profiles_are_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load(str(path))
+    assert expected in caught.value.message
+    assert str(path) in caught.value.message and "\n" not in caught.value.message
+
+
+def test_the_vocabulary_file_beside_the_config_adds_entries(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[text]\nvocabulary = ["Kubernetes", "Redis"]\n')
+    (tmp_path / "vocabulary.txt").write_text("# names\nRedis\n  Visual   Studio Code \n\nZoë\n")
+    assert load(str(path)).text.vocabulary == ["Kubernetes", "Redis", "Visual Studio Code", "Zoë"]
+    path.write_text('[text]\nvocabulary_file = ""\n')
+    assert load(str(path)).text.vocabulary == []
+
+
+def test_the_vocabulary_file_is_read_without_a_config_file(tmp_path: Path) -> None:
+    folder = Path(os.environ["XDG_CONFIG_HOME"]) / "dictate"
+    folder.mkdir(parents=True)
+    (folder / "vocabulary.txt").write_text("PostgreSQL\n")
+    assert load().text.vocabulary == ["PostgreSQL"]
+
+
+def test_a_vocabulary_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("")
+    (tmp_path / "vocabulary.txt").write_bytes(b"caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"vocabulary\.txt: not UTF-8"):
         load(str(path))

@@ -28,7 +28,7 @@ def test_render_of_the_defaults_reads_back_as_the_defaults() -> None:
 
 
 def test_example_lists_every_key_and_is_valid_when_uncommented() -> None:
-    text = example()
+    text, _, profiles = example().partition("# Per-application profiles")
     setting = re.compile(r"^# ([a-z_]+ = .*)$")
     lines = [setting.sub(r"\1", line) for line in text.splitlines() if not line.startswith("#") or setting.match(line)]
     cfg = from_dict(tomllib.loads("\n".join(lines)))
@@ -37,6 +37,10 @@ def test_example_lists_every_key_and_is_valid_when_uncommented() -> None:
         for f in dataclasses.fields(getattr(cfg, section)):
             assert f"# {f.name} = " in text
             assert f"# {f.metadata['help']}" in text
+    example_profile = profiles.partition("# [[profile]]")[2]
+    uncommented = "[[profile]]\n" + "\n".join(line.removeprefix("# ") for line in example_profile.splitlines())
+    (profile,) = from_dict(tomllib.loads(uncommented)).profiles
+    assert profile.overrides["output"] == {"method": "paste"}
 
 
 def test_repository_example_matches_schema() -> None:

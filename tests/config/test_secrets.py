@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from dictate import ConfigError
 from dictate.config.loading import from_dict, load
 from dictate.config.schema import Config
-from dictate.config.secrets import api_key, check_endpoint, endpoint_problem, insecure_permissions_warning, parse_ip
+from dictate.config.secrets import (
+    api_key,
+    check_endpoint,
+    cleanup_key,
+    endpoint_problem,
+    insecure_permissions_warning,
+    parse_ip,
+)
 
 
 def test_api_key_precedence(tmp_path: Path) -> None:
@@ -195,6 +202,43 @@ def test_legacy_ipv4_forms_are_read_as_the_resolver_reads_them(host: str) -> Non
     except OSError:
         expected = None
     assert parse_ip(host) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://134744072/v1", False),
+        ("http://[::ffff:8.8.8.8]/v1", False),
+        ("http://api.groq.com/openai/v1", False),
+        ("http://0x7f.1:11434/v1", True),
+        ("http://ollama:11434/v1", True),
+        ("https://api.groq.com/openai/v1", True),
+    ],
+)
+def test_the_clean_up_endpoint_meets_the_same_policy(tmp_path: Path, url: str, allowed: bool) -> None:
+    cfg = from_dict({"cleanup": {"enabled": True, "base_url": url}}, tmp_path / "c.toml")
+    check_endpoint(cfg)  # [api] is not what is checked here
+    if allowed:
+        check_endpoint(cfg, cfg.cleanup)
+        return
+    with pytest.raises(ConfigError) as info:
+        check_endpoint(cfg, cfg.cleanup)
+    assert info.value.message.startswith(f"{tmp_path / 'c.toml'}: [cleanup] base_url ")
+    assert "the key and the text would travel in clear" in info.value.message
+    assert "set [cleanup] allow_insecure = true" in info.value.message and "[api]" not in info.value.message
+    insecure = from_dict({"cleanup": {"base_url": url, "allow_insecure": True}})
+    check_endpoint(insecure, insecure.cleanup)
+
+
+def test_the_clean_up_key_is_checked_like_the_transcription_key() -> None:
+    cfg = from_dict({"cleanup": {"base_url": "https://api.groq.com/openai/v1", "api_key_env": "GROQ_API_KEY"}})
+    assert cleanup_key(cfg, cfg.cleanup, {"GROQ_API_KEY": f" {KEY}\n"}) == KEY
+    bad = KEY[:12] + "\r\n" + KEY[12:]
+    with pytest.raises(ConfigError) as info:
+        cleanup_key(cfg, cfg.cleanup, {"GROQ_API_KEY": bad})
+    assert "the API key from GROQ_API_KEY has a space, a control character" in info.value.message
+    assert KEY[:8] not in info.value.message and KEY[12:20] not in info.value.message
+    assert cleanup_key(cfg, cfg.cleanup, {"OPENAI_API_KEY": KEY}) is None  # another host: not the transcription key
 
 
 # ---- who can change the config -------------------------------------------------------------------

@@ -144,6 +144,24 @@ def test_the_text_before_is_the_prompt(tiny: LocalEngine, monkeypatch: pytest.Mo
     assert seen["language"] == "en"
 
 
+def test_the_vocabulary_is_in_the_prompt_and_the_transcript_names_its_prompt(
+    tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+    model = tiny._model
+    real = model.transcribe
+
+    def spy(audio: Any, **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        return real(audio, **kwargs)
+
+    monkeypatch.setattr(model, "transcribe", spy)
+    silence = Recording(np.zeros(8000, dtype=np.int16), 16000)
+    transcript = tiny.transcribe(silence, "The meeting is about", ["Kubernetes", "PostgreSQL"])
+    assert seen["initial_prompt"] == "Kubernetes, PostgreSQL. The meeting is about"  # as the http engine prompts
+    assert transcript.prompt == seen["initial_prompt"]  # so that an echo of it is told from speech
+
+
 def test_a_recording_at_another_rate_is_resampled(tiny: LocalEngine, clip: Callable[[str], Path]) -> None:
     samples, rate = sf.read(clip("good morning everyone"), dtype="int16")
     at_8k = Recording(samples, rate).at_rate(8000)

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from tests.rig.chat import ChatEndpoint
+
 
 @dataclass
 class Received:
@@ -50,6 +52,7 @@ class Received:
     seconds: float | None = None
     recognized: str | None = None
     at: float = field(default_factory=time.monotonic)  # when the request arrived
+    body: bytes = b""  # the raw body (the chat endpoint reads its JSON)
     answered_at: float | None = None  # when the answer was sent
 
 
@@ -143,6 +146,7 @@ class TranscriptionServer:
         self.received: list[Received] = []
         self.connections = 0
         self._replies: deque[Reply] = deque()
+        self.chat = ChatEndpoint()  # POST /chat/completions, for the clean-up (tests/rig/chat.py)
         self._lock = threading.Lock()
         self._stopping = threading.Event()  # ends hanging and trickling answers
         self._decoder: Any = None
@@ -199,6 +203,8 @@ class TranscriptionServer:
     def handle(self, received: Received) -> Reply:
         with self._lock:
             self.received.append(received)
+        if received.method == "POST" and received.path.endswith("/chat/completions"):
+            return self.chat.handle(received, received.body)  # its own queue of replies
         reply = self._hostile(received)
         if reply is not None:
             return reply
@@ -365,7 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body=body)
         ctype = self.headers.get("Content-Type", "")
         if ctype.startswith("multipart/form-data"):
             _parse_multipart(ctype, body, received)

@@ -10,6 +10,7 @@ import pytest
 
 from dictate.store import History, HistoryError
 from dictate.store.database import Database
+from dictate.store.entries import SELECT, from_row
 
 
 def count(path: Path) -> int:
@@ -95,3 +96,33 @@ def test_a_database_of_a_newer_dictate_is_only_read(tmp_path: Path) -> None:
     finally:
         db.close()
     assert "m900_from_the_future" in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM _migrations")}
+
+
+def test_a_database_of_an_older_dictate_that_cannot_be_migrated_is_still_read(tmp_path: Path) -> None:
+    """A read-only data folder holding the history of an earlier version: the columns later migrations
+    add read as empty, nothing is written."""
+    from dictate.store.migrations import MIGRATIONS, migrate
+
+    folder = tmp_path / "data"
+    (folder / "spool").mkdir(parents=True, mode=0o700)
+    path = folder / "history.db"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as older:
+        migrate(older, MIGRATIONS[:-1])  # before the last migration, which adds a column
+        older.execute(
+            "INSERT INTO dictations (created, updated, source, status, text) VALUES "
+            "('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'run', 'delivered', 'from before')"
+        )
+    before = path.read_bytes()
+    db = Database.open_read_only(path, HistoryError("the folder cannot be written"))
+    try:
+        with db.reading() as connection:
+            (row,) = connection.execute(SELECT).fetchall()
+        entry = from_row(row, folder / "spool")
+        assert (entry.text, entry.raw_text) == ("from before", None)
+    finally:
+        db.close()
+    assert path.read_bytes() == before  # read, never written
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as damaged:
+        damaged.execute("INSERT INTO _migrations (name, applied) VALUES (?, 'now')", (MIGRATIONS[-1].__name__,))
+    with pytest.raises(HistoryError, match="no such column"):  # the same columns missing in a current one: damage
+        Database.open_read_only(path, HistoryError("the folder cannot be written"))

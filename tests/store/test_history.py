@@ -262,7 +262,7 @@ def test_history_json_has_every_field(user_env: dict[str, str]) -> None:
     assert set(item) == {
         "id", "created", "updated", "source", "status", "duration", "model", "host", "text", "error",
         "attempts", "bytes_uploaded", "audio_path", "press_to_audio_ms", "release_to_request_ms",
-        "server_ms", "release_to_delivery_ms", "audio_parts",
+        "server_ms", "release_to_delivery_ms", "raw_text", "audio_parts",
     }  # fmt: skip
     assert (item["id"], item["text"], item["status"]) == (entry_id, "json me", "delivered")
     assert (item["host"], item["model"], item["source"]) == ("api.example.com", "whisper-1", "run")
@@ -349,3 +349,14 @@ def test_history_command_says_when_the_history_is_off(home: Path, user_env: dict
     assert result.returncode == 0, result.stderr
     assert "history is off" in result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == [str(waiting)]
+
+
+def test_the_transcript_as_heard_is_kept_beside_the_text_when_it_differs(history: History) -> None:
+    changed = history.spool(wav_bytes(), source="run")
+    done = history.mark_done(changed.id, "Hello, world.", raw_text="um hello comma world period")
+    assert (done.text, done.raw_text) == ("Hello, world.", "um hello comma world period")
+    same = history.spool(wav_bytes(), source="run")
+    assert history.mark_done(same.id, "as heard", raw_text="as heard").raw_text is None  # nothing to add
+    with History.open(HistoryConfig(enabled=False)) as private:
+        entry = private.spool(wav_bytes(), source="run")
+        assert private.mark_done(entry.id, "text", raw_text="raw").raw_text is None  # no text kept at all
