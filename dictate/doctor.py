@@ -217,7 +217,11 @@ def _endpoint(config: Config) -> Check:
     keyinfo = f"key from {source}" if key else "no key"
     if answer.status in (401, 403):
         message, _ = parse_error(answer.content_type, answer.body)
-        hint = "set DICTATE_API_KEY or " + (config.api.api_key_env or "OPENAI_API_KEY") + " to a valid key"
+        hint = (
+            "store a valid key with `dictate key set` (or set DICTATE_API_KEY or "
+            + (config.api.api_key_env or "OPENAI_API_KEY")
+            + ")"
+        )
         return Check(
             "endpoint",
             False,

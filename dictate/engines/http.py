@@ -284,9 +284,15 @@ class HttpEngine:
         retry_after = parse_retry_after(answer.headers)
         if status in (401, 403):
             if self._key:
-                hint = f"check the API key (DICTATE_API_KEY or {self._key_env_hint}) is valid for {host}"
+                hint = (
+                    f"check the API key is valid for {host} (`dictate config check` says where it comes from; "
+                    "`dictate key set` stores another)"
+                )
             else:
-                hint = f"no API key is set: export DICTATE_API_KEY or {self._key_env_hint}"
+                hint = (
+                    "no API key is set: store one with `dictate key set`, or export DICTATE_API_KEY or "
+                    + self._key_env_hint
+                )
             return TranscriptionError(f"HTTP {status} from {host}{said}; {hint}", kind="auth", status=status)
         if status == 404:
             return TranscriptionError(
