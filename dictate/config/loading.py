@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dictate.config.paths import config_path
+from dictate.config.paths import config_path, init_command
 from dictate.config.schema import SECTIONS, Config, field_default, toml_value
 from dictate.errors import ConfigError
 
@@ -30,7 +30,7 @@ def load(cli_path: str | None = None, environ: Mapping[str, str] = os.environ) -
     if not path.exists():
         if source != "default location":
             raise ConfigError(
-                f"config file {path} (from {source}) does not exist; create it with `dictate config init`"
+                f"config file {path} (from {source}) does not exist; create it with `{init_command(cli_path)}`"
             )
         return Config()
     try:

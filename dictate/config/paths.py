@@ -41,6 +41,15 @@ def config_path(cli_path: str | None = None, environ: Mapping[str, str] = os.env
     return _user_dir("config", environ) / "config.toml", "default location"
 
 
+def init_command(cli_path: str | None = None, *, force: bool = False) -> str:
+    """The command that writes a fresh config file where this one is looked for (with --config
+    when it was given: $DICTATE_CONFIG is still set in the same shell)."""
+    import shlex
+
+    where = f"--config {shlex.quote(cli_path)} " if cli_path else ""
+    return f"dictate {where}config init" + (" --force" if force else "")
+
+
 def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """The user config folder (see `_user_dir`: ~/.config/dictate on Linux), where the stored key lives."""
     return _user_dir("config", environ)

@@ -84,6 +84,7 @@ def build_request(api: ApiConfig, audio: EncodedAudio, prompt: str | None = None
         fields.append(("temperature", f"{api.temperature:g}"))
     if api.response_format:
         fields.append(("response_format", api.response_format))
+    fields.extend(api.fields.items())  # [api] fields: never one dictate sets itself (checked when loaded)
     return TranscriptionRequest(api.base_url.rstrip("/") + "/audio/transcriptions", tuple(fields), audio)
 
 
