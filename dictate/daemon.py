@@ -306,10 +306,8 @@ class Daemon(Loop):
         return not self.quitting or self._quit_by_ctl
 
     def _deliver_and_publish(self, work: Work) -> None:
-        try:
-            self._deliver(work)
-        finally:
-            self.feed.publish(self.status())
+        self._deliver(work)  # a failure is published by _report, with its message
+        self.feed.publish(self.status())
 
     def _deliver(self, work: Work) -> None:
         if work.stream:
