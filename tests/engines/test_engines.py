@@ -67,7 +67,8 @@ def test_http_asked_for_with_no_key_for_the_default_endpoint_is_refused_before_s
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(local, "installed", lambda: True)
-    with pytest.raises(ConfigError, match=r'no API key for .*`dictate key set`.*GROQ_API_KEY\); or set \[api\] engine = "local"'):
+    refusal = r'no API key for .*`dictate key set`.*GROQ_API_KEY\); or set \[api\] engine = "local"'
+    with pytest.raises(ConfigError, match=refusal):
         choose_engine(from_dict({"api": {"engine": "http", "api_key_env": "GROQ_API_KEY"}}), {})
 
 

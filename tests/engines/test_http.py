@@ -122,7 +122,8 @@ def test_errors_are_one_readable_line(server: TranscriptionServer, reply: Reply,
 
 def test_auth_error_without_key_says_to_set_one(server: TranscriptionServer) -> None:
     server.queue(Reply.openai_error(401, "You didn't provide an API key."))
-    with pytest.raises(TranscriptionError, match="no API key is set: store one with `dictate key set`, or export DICTATE_API_KEY or OPENAI_API_KEY"):
+    hint = "no API key is set: store one with `dictate key set`, or export DICTATE_API_KEY or OPENAI_API_KEY"
+    with pytest.raises(TranscriptionError, match=hint):
         client(server, key=None).transcribe(audio())
 
 
