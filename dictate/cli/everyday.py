@@ -7,7 +7,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from dictate.errors import ConfigError, DictateError, ExitCode
@@ -108,9 +109,41 @@ def _config_given(args: argparse.Namespace) -> str | None:
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
-    """Print tab completion for bash, zsh or fish, generated from the command line's grammar."""
+    """Print tab completion for bash, zsh or fish, generated from the command line's grammar, or install it."""
+    if args.install:
+        if args.shell:
+            raise ConfigError("give a shell to print its completion, or --install for all three, not both")
+        for shell in SHELLS:
+            path = completion_path(shell)
+            write_text(path, completion_script(shell))
+            log.info("%s completion: %s", shell, path)
+        folder = completion_path("zsh").parent
+        log.info("zsh finds it with this line before compinit in ~/.zshrc: fpath=(%s $fpath)", folder)
+        return ExitCode.OK
+    if not args.shell:
+        raise ConfigError("which shell? `dictate completion bash|zsh|fish` (or --install for all three)")
     sys.stdout.write(completion_script(args.shell))
     return ExitCode.OK
+
+
+def completion_path(shell: str, environ: Mapping[str, str] = os.environ) -> Path:
+    """Where each shell looks for a user's completions: bash-completion's user folder, a folder for
+    zsh's fpath, fish's completions folder."""
+    from dictate.config import config_dir, data_dir
+
+    data, config = data_dir(environ).parent, config_dir(environ).parent
+    if shell == "bash":
+        user_dir = environ.get("BASH_COMPLETION_USER_DIR")
+        return (Path(user_dir) if user_dir else data / "bash-completion") / "completions" / "dictate"
+    if shell == "zsh":
+        return data / "zsh" / "site-functions" / "_dictate"
+    return config / "fish" / "completions" / "dictate.fish"
+
+
+def write_text(path: Path, text: str) -> None:
+    from dictate.service import write_file
+
+    write_file(path, text)
 
 
 def completion_script(shell: str) -> str:
@@ -157,4 +190,7 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     )
     kind.add_argument("--autostart", action="store_true", help="with install: the XDG autostart entry")
     p = command("completion", cmd_completion)
-    p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    p.add_argument("shell", nargs="?", choices=SHELLS, help="the shell to complete in")
+    p.add_argument(
+        "--install", action="store_true", help="write all three where the shells find them, and say where"
+    )
