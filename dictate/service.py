@@ -131,9 +131,15 @@ class Service:
     reports each step (one line each)."""
 
     def __init__(
-        self, command: list[str], environ: Mapping[str, str] = os.environ, say: Callable[[str], None] = log.info
+        self,
+        command: list[str],
+        environ: Mapping[str, str] = os.environ,
+        say: Callable[[str], None] = log.info,
+        *,
+        run_options: tuple[str, ...] = (),
     ) -> None:
         self.command = command
+        self.run_options = run_options  # for `dictate run` (--no-hotkey)
         self.environ = dict(environ)
         self.say = say
 
@@ -151,7 +157,7 @@ class Service:
 
     def _install_unit(self, start: bool) -> bool:
         path = unit_path(self.environ)
-        write_file(path, unit_text(self.command))
+        write_file(path, unit_text(self.command, self.run_options))
         if remove_file(autostart_path(self.environ)):
             self.say(f"removed the autostart entry {autostart_path(self.environ)}: the systemd unit replaces it")
         for step in (("daemon-reload",), ("enable", UNIT_NAME)):
@@ -183,7 +189,7 @@ class Service:
 
     def _install_autostart(self, start: bool) -> bool:
         path = autostart_path(self.environ)
-        write_file(path, autostart_text(self.command))
+        write_file(path, autostart_text(self.command, self.run_options))
         self.say(f"wrote the XDG autostart entry {path}: the daemon starts when you log in to your desktop")
         if not start:
             return True
@@ -258,7 +264,7 @@ class Service:
             raise DictateError(f"cannot open the daemon's log {path}: {exc.strerror or exc}") from None
         try:
             process = subprocess.Popen(
-                [*self.command, "run"],
+                [*self.command, "run", *self.run_options],
                 stdin=subprocess.DEVNULL,
                 stdout=fd,
                 stderr=fd,

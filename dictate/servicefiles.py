@@ -41,10 +41,10 @@ def desktop_quote(word: str) -> str:
     return '"' + re.sub(r'(["`$\\\\])', r"\\\1", word) + '"'
 
 
-def unit_text(command: list[str]) -> str:
+def unit_text(command: list[str], run_options: tuple[str, ...] = ()) -> str:
     """The systemd user unit: `command run` with the graphical session, restarted when it fails (not
     after a configuration error, exit 2, which a restart cannot mend, nor in a tight loop)."""
-    exec_start = " ".join(systemd_quote(word) for word in [*command, "run"])
+    exec_start = " ".join(systemd_quote(word) for word in [*command, "run", *run_options])
     return f"""{HEADER}
 [Unit]
 Description=dictate: push-to-talk dictation
@@ -65,10 +65,10 @@ WantedBy=graphical-session.target
 """
 
 
-def autostart_text(command: list[str]) -> str:
+def autostart_text(command: list[str], run_options: tuple[str, ...] = ()) -> str:
     """The XDG autostart entry: `command service start`, which starts the daemon in the background with
     its log in the state folder."""
-    arguments = " ".join(desktop_quote(word) for word in [*command, "service", "start"])
+    arguments = " ".join(desktop_quote(word) for word in [*command, "service", "start", *run_options])
     exec_value = arguments.replace("\\", "\\\\")  # the string escapes apply to the whole value first
     return f"""{HEADER}
 [Desktop Entry]

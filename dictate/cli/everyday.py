@@ -84,7 +84,7 @@ def cmd_service(args: argparse.Namespace) -> int:
     start, stop, status."""
     from dictate.service import Service, dictate_command
 
-    service = Service(dictate_command(_config_given(args)))
+    service = Service(dictate_command(_config_given(args)), run_options=("--no-hotkey",) if args.no_hotkey else ())
     if args.action == "status":
         for line in service.status():
             print(line)
@@ -189,8 +189,11 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         "--systemd", action="store_true", help="with install: the systemd user unit, even if no manager answers now"
     )
     kind.add_argument("--autostart", action="store_true", help="with install: the XDG autostart entry")
+    p.add_argument(
+        "--no-hotkey",
+        action="store_true",
+        help="with install and start: the daemon runs `dictate run --no-hotkey` (bind `dictate ctl toggle` instead)",
+    )
     p = command("completion", cmd_completion)
     p.add_argument("shell", nargs="?", choices=SHELLS, help="the shell to complete in")
-    p.add_argument(
-        "--install", action="store_true", help="write all three where the shells find them, and say where"
-    )
+    p.add_argument("--install", action="store_true", help="write all three where the shells find them, and say where")
