@@ -55,7 +55,7 @@ fi
 # The key given now is kept for every shell and session to come (the daemon's service among them).
 key="${DICTATE_API_KEY:-${OPENAI_API_KEY:-}}"
 if [ -n "$key" ]; then
-    printf '%s' "$key" | "$venv/bin/dictate" key set
+    printf '%s' "$key" | env -u DICTATE_API_KEY -u OPENAI_API_KEY "$venv/bin/dictate" key set
 fi
 "$venv/bin/dictate" completion --install || echo "dictate: tab completion was not installed" >&2
 
