@@ -21,7 +21,7 @@ __all__ = ["bin_dir", "workdir"]  # fixtures shared with test_shell
 BASH_COMPLETION = Path("/usr/share/bash-completion/bash_completion")
 
 PRINTED = {
-    "bash": 'source <(dictate completion bash)',
+    "bash": "source <(dictate completion bash)",
     "zsh": 'autoload -U compinit && compinit -u\neval "$(dictate completion zsh)"',
     "fish": "dictate completion fish | source",
 }
