@@ -112,3 +112,16 @@ def test_a_stored_key_that_is_not_text_is_one_line(home: Path, user_env: dict[st
     check = proc.run(["config", "check"], user_env)
     assert check.returncode == 2
     assert check.stderr == f"dictate: {path} is not text; run `dictate key set` again\n"
+
+
+def test_the_config_init_hints_keep_the_config_that_was_given(tmp_path: Path, user_env: dict[str, str]) -> None:
+    config = tmp_path / "my dictate.toml"
+    missing = proc.run(["--config", str(config), "config", "check"], user_env)
+    assert missing.returncode == 2
+    assert missing.stderr.endswith(f"create it with `dictate --config '{config}' config init`\n")
+    assert proc.run(["--config", str(config), "config", "init"], user_env).returncode == 0
+    again = proc.run(["--config", str(config), "config", "init"], user_env)
+    assert again.returncode == 2
+    assert again.stderr == (
+        f"dictate: {config} already exists; use `dictate --config '{config}' config init --force` to overwrite it\n"
+    )
