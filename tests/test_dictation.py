@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dictate.audio import Recording
+from dictate.audio import Recording, decode
 from dictate.config import from_dict
 from dictate.dictation import NothingToSend, Pipeline, TranscriptionFailed
 from dictate.engines.http import NO_RETRY, HttpEngine
 from dictate.store import History
 from tests.conftest import rig_unavailable
+from tests.fakes import FakeEngine
 from tests.rig import disk
 from tests.rig.server import Reply, TranscriptionServer
 from tests.rig.sound import RigUnavailable
@@ -197,3 +198,24 @@ def test_a_broken_database_costs_no_audio_and_a_delivered_dictation_leaves_nothi
     with History.open(folder=folder) as history:
         [entry] = history.pending()
         assert entry.source == "recovered" and history.read_recording(entry.id).seconds == pytest.approx(1.5)
+
+
+def test_every_part_and_the_tail_are_on_disk_before_their_upload_starts(tmp_path: Path) -> None:
+    """A crash at any moment of an upload loses nothing: what is being sent is already in the spool."""
+
+    seen: list[float] = []
+    history = History.open(folder=tmp_path / "data")
+
+    def spooled_seconds(recording: Recording) -> str:
+        (entry,) = history.entries()
+        seen.append(sum(decode(part.read_bytes()).seconds for part in entry.audio_parts))
+        return "words"
+
+    cfg = from_dict({})
+    p = Pipeline(cfg, FakeEngine(spooled_seconds, spooled_seconds), history)
+    dictation = p.start(source="run")
+    upload = dictation.add(speech(4.0))
+    assert upload is not None
+    upload.result()
+    dictation.finish(speech(1.5, 500))
+    assert seen == [pytest.approx(4.0, abs=0.01), pytest.approx(5.5, abs=0.01)]

@@ -64,7 +64,11 @@ def tmp_shared() -> Iterator[Path]:
 @pytest.fixture
 def env(home: Path, tmp_shared: Path) -> dict[str, str]:
     """Our environment: no XDG_RUNTIME_DIR, and the shared folder as the temp folder."""
-    write_config(home, '[output]\nmethod = "stdout"\n[feedback]\nsounds = false\nnotify = false\n')
+    write_config(
+        home,
+        '[api]\nbase_url = "http://127.0.0.1:9/v1"\n'  # a server, so the engine is http without a key
+        '[output]\nmethod = "stdout"\n[feedback]\nsounds = false\nnotify = false\n',
+    )
     environ = proc.clean_env(home)
     del environ["XDG_RUNTIME_DIR"]
     environ["TMPDIR"] = str(tmp_shared)

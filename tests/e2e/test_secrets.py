@@ -88,7 +88,7 @@ def test_the_key_is_nowhere_but_the_header(
         assert sweep.once("once echoing transcript") == 0
         assert server.uploads[-1].headers["authorization"] == f"Bearer {key}"
         wav.write_bytes(server.uploads[-1].file_bytes)
-        server.queue(Reply.echo_key_text("{key}"))
+        server.queue(Reply.echo_key_text("Transcript: {key}"))
         assert sweep.run("transcribe echoing transcript", "transcribe", str(wav)) == 0
         # Failures, with the key echoed in every place a server can put it.
         hostile = [
@@ -145,7 +145,7 @@ def test_the_key_is_nowhere_but_the_header(
     assert found == {}
     skip = config if source == "config file" else None
     files = [p for p in home.rglob("*") if p.is_file() and p != skip]
-    assert any(p.name == "history.db" for p in files) and any(p.suffix == ".wav" for p in files)
+    assert any(p.name == "history.db" for p in files) and any(p.parent.name == "spool" for p in files)
     leaked = {str(p): leaks(p.read_bytes().decode("latin-1"), key) for p in files}
     assert {p: found for p, found in leaked.items() if found} == {}
 
