@@ -150,7 +150,7 @@ class Daemon(Loop):
 
     def step(self) -> None:
         super().step()
-        self.feed.publish(self.status())
+        self.feed.publish(self.status)
 
     def apply(self, event: Event) -> dict[str, Any]:
         name, recording = event.name, self.listening is not None
@@ -171,8 +171,8 @@ class Daemon(Loop):
         """A failure (of an event, or of a dictation in the intake or the delivery): signalled, and
         shown by the status feed until the next recording or delivery."""
         self.last_error = message
+        self.feed.publish(self.status)
         self.signs.error(message)
-        self.feed.publish(self.status())
 
     def take(self, parts: list[Part]) -> None:
         assert self._dictation is not None and self.listening is not None
@@ -253,6 +253,7 @@ class Daemon(Loop):
         # The tail goes on before the device is closed and the cue played: neither is on the way to the text.
         work = Work(dictation, tail=tail.recording, released_at=released_at, deliver=self._typing())
         self._open[dictation] = work
+        self.feed.publish(self.status)  # transcribing, before anything can settle it
         self.intake.put(work)
         listening.close()
         self.signs.cue("stop")
@@ -307,7 +308,7 @@ class Daemon(Loop):
 
     def _deliver_and_publish(self, work: Work) -> None:
         self._deliver(work)  # a failure is published by _report, with its message
-        self.feed.publish(self.status())
+        self.feed.publish(self.status)
 
     def _deliver(self, work: Work) -> None:
         if work.stream:

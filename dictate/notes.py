@@ -120,7 +120,7 @@ class NoteTaker(Loop):
 
     def step(self) -> None:
         super().step()
-        self.feed.publish({"state": self.state, "queued": self.worker.unfinished(), "delivered": self.written})
+        self.feed.publish(lambda: {"state": self.state, "queued": self.worker.unfinished(), "delivered": self.written})
 
     # ---- the main thread ---------------------------------------------------------------------
 

@@ -46,15 +46,18 @@ class Feed:
                 return
             self._followers.append(conn)
 
-    def publish(self, status: dict[str, Any]) -> None:
-        """Send `status` to every follower, unless it is what they had last. Never blocks: a follower
-        whose socket is full (it stopped reading) or closed is dropped."""
+    def publish(self, status: Callable[[], dict[str, Any]]) -> None:
+        """Send the status to every follower, unless it is what they had last. `status` is read under
+        the feed's lock, so of threads that change the state and then publish, the last to publish
+        sends what holds now, never an older reading. Never blocks: a follower whose socket is full
+        (it stopped reading) or closed is dropped."""
         with self._lock:
-            if status == self._last:
+            now = status()
+            if now == self._last:
                 return
-            self._last = dict(status)
+            self._last = dict(now)
             for conn in list(self._followers):
-                if not _send(conn, status):
+                if not _send(conn, now):
                     self._followers.remove(conn)
                     conn.close()
 

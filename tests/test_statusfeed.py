@@ -53,13 +53,13 @@ def read_lines(sock: socket.socket) -> list[dict[str, object]]:
 
 def test_a_follower_gets_the_current_status_then_each_change_once() -> None:
     feed = Feed()
-    feed.publish({"state": "idle"})
+    feed.publish(lambda: {"state": "idle"})
     ours, theirs = socket.socketpair()
     with ours, theirs:
         feed.follow(ours)
         assert read_lines(theirs) == [{"state": "idle"}]
-        feed.publish({"state": "idle"})  # no change: nothing sent
-        feed.publish({"state": "recording"})
+        feed.publish(lambda: {"state": "idle"})  # no change: nothing sent
+        feed.publish(lambda: {"state": "recording"})
         assert read_lines(theirs) == [{"state": "recording"}]
         feed.close()
         assert theirs.recv(1) == b""  # hung up
@@ -71,11 +71,11 @@ def test_a_follower_that_stops_reading_is_dropped_without_waiting() -> None:
     with theirs:
         feed.follow(ours)
         for n in range(100_000):  # far more than a socket buffer holds; each publish returns at once
-            feed.publish({"state": "idle", "delivered": n, "padding": "x" * 100})
+            feed.publish(lambda n=n: {"state": "idle", "delivered": n, "padding": "x" * 100})
             if ours.fileno() == -1:
                 break
         assert ours.fileno() == -1  # dropped and closed
-        feed.publish({"state": "recording"})  # the others go on
+        feed.publish(lambda: {"state": "recording"})  # the others go on
 
 
 def test_a_follower_that_hung_up_is_dropped() -> None:
@@ -83,5 +83,5 @@ def test_a_follower_that_hung_up_is_dropped() -> None:
     ours, theirs = socket.socketpair()
     feed.follow(ours)
     theirs.close()
-    feed.publish({"state": "recording"})
+    feed.publish(lambda: {"state": "recording"})
     assert ours.fileno() == -1

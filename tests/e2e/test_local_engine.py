@@ -45,7 +45,7 @@ def daemon_env(home: Path, vmic: VirtualMic, xdisplay: VirtualDisplay) -> dict[s
 @pytest.fixture
 def local_daemon(home: Path, daemon_env: dict[str, str]) -> Iterator[Daemon]:
     local_config(home)
-    daemon = Daemon(daemon_env, "--no-hotkey")
+    daemon = Daemon(daemon_env, "--no-hotkey", "-v")  # -v: the engine it loaded is named
     yield daemon
     if daemon.run.proc.poll() is None:
         daemon.run.proc.send_signal(signal.SIGTERM)
