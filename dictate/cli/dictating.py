@@ -149,7 +149,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
         deliver = output.deliver
         sink, where = notes.LineSink(lambda text: deliver(text + " ")), f"the cursor ({output.name}: {why})"
     taker = notes.NoteTaker(cfg, pipeline, sink)
-    server = control.ControlServer(socket_path, taker.command)
+    server = control.ControlServer(socket_path, taker.command, follow=taker.feed.follow)
     server.start()
     listener = None
     how = "`dictate ctl pause`"

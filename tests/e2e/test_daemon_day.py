@@ -276,3 +276,20 @@ def run_daemon_verbose(env: dict[str, str], started: list[proc.Running | Lines],
     started.append(daemon)
     daemon.wait_for_stderr("ready", timeout=30)
     return daemon.wait_for_stderr("microphone: ")
+
+
+def test_the_status_feed_of_notes_shows_it_paused(
+    home: Path, mic_env: dict[str, str], server: TranscriptionServer, started: list[proc.Running | Lines]
+) -> None:
+    configure(home, server)
+    notes = proc.Running(["notes", "--output", "stdout", "--no-hotkey"], mic_env)
+    started.append(notes)
+    notes.wait_for_stderr("listening on")
+    feed = Lines(["ctl", "status", "--notes", "--follow", "--json"], mic_env)
+    started.append(feed)
+    assert feed.next_json()["class"] == "recording"  # listening for utterances
+    assert proc.run(["ctl", "pause"], mic_env).returncode == 0
+    paused = feed.next_json()
+    assert (paused["class"], paused["tooltip"]) == ("paused", "dictate notes: paused; 0 delivered")
+    assert proc.run(["ctl", "resume"], mic_env).returncode == 0
+    assert feed.next_json()["class"] == "recording"
