@@ -125,3 +125,17 @@ def test_the_config_init_hints_keep_the_config_that_was_given(tmp_path: Path, us
     assert again.stderr == (
         f"dictate: {config} already exists; use `dictate --config '{config}' config init --force` to overwrite it\n"
     )
+
+
+def test_the_unit_is_written_even_when_no_manager_answers(home: Path, user_env: dict[str, str]) -> None:
+    """Enabling needs a user manager (a session bus); writing the unit does not."""
+    env = {k: v for k, v in user_env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    result = proc.run(["service", "install", "--systemd"], env)
+    unit = home / ".config" / "systemd" / "user" / "dictate.service"
+    assert result.returncode == 1 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        f"dictate: wrote the systemd user unit {unit}, but `systemctl --user daemon-reload` failed ("
+    )
+    assert line.endswith("); run `systemctl --user enable --now dictate.service` in your desktop session")
+    assert "ExecStart=" in unit.read_text() and not (home / ".config" / "autostart").exists()
