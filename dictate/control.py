@@ -1,10 +1,12 @@
-"""The control socket: `dictate ctl start|stop|toggle|cancel|status` talks to the running daemon.
+"""The control socket: `dictate ctl start|stop|toggle|cancel|status|quit` talks to the running daemon.
 
 For Wayland compositors and window-manager key bindings, where a global key listener cannot see
 keys. One Unix socket in the runtime folder (dictate.config.paths.runtime_dir), mode 0600; one line
-in, one JSON line out. Neither side trusts the other's user: the client sends only to a socket
-that is ours in a folder that is ours and private, and the server answers only peers of our uid
-(SO_PEERCRED), so another user can neither catch our commands nor send us hers.
+in, one JSON line out; or, for `follow`, the connection handed to the daemon's status feed
+(dictate.statusfeed), which writes a JSON line per change until either side hangs up. Neither side
+trusts the other's user: the client sends only to a socket that is ours in a folder that is ours
+and private, and the server answers only peers of our uid (SO_PEERCRED), so another user can
+neither catch our commands nor send us hers.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from dictate.config import runtime_dir
 from dictate.config.paths import owner_name, private_dir_problem
 from dictate.errors import DictateError
 
-COMMANDS = ("start", "stop", "toggle", "cancel", "status", "pause", "resume")
+COMMANDS = ("start", "stop", "toggle", "cancel", "status", "pause", "resume", "quit", "follow")
+QUIT_MARGIN = 10.0  # seconds `ctl quit` waits for the daemon to go beyond the time it said it needs
 MAX_LINE = 1024
 
 
@@ -65,9 +68,15 @@ def socket_problem(path: Path) -> str | None:
 class ControlServer:
     """Accept commands on the socket and answer each with `handler(command)` as JSON."""
 
-    def __init__(self, path: Path, handler: Callable[[str], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        handler: Callable[[str], dict[str, Any]],
+        follow: Callable[[socket.socket], None] | None = None,
+    ) -> None:
         self.path = path
         self.handler = handler
+        self.follow = follow  # takes a `follow` connection and keeps it
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
 
@@ -113,20 +122,26 @@ class ControlServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
-            with conn:
-                conn.settimeout(2)
+            conn.settimeout(2)
+            kept = False
+            try:
                 if not _same_user(conn):
                     continue  # another user's process: no answer at all
-                try:
-                    line = _read_line(conn)
-                    command = line.strip()
-                    if command not in COMMANDS:
-                        reply: dict[str, Any] = {"ok": False, "error": f"unknown command {command[:40]!r}"}
-                    else:
-                        reply = self.handler(command)
-                    conn.sendall(json.dumps(reply).encode() + b"\n")
-                except (OSError, UnicodeDecodeError):
+                command = _read_line(conn).strip()
+                if command == "follow" and self.follow is not None:
+                    self.follow(conn)
+                    kept = True
                     continue
+                if command not in COMMANDS or command == "follow":
+                    reply: dict[str, Any] = {"ok": False, "error": f"unknown command {command[:40]!r}"}
+                else:
+                    reply = self.handler(command)
+                conn.sendall(json.dumps(reply).encode() + b"\n")
+            except (OSError, UnicodeDecodeError):
+                continue
+            finally:
+                if not kept:
+                    conn.close()
 
 
 def _read_line(conn: socket.socket) -> str:
@@ -162,28 +177,41 @@ def _answers(path: Path) -> bool:
         return True
 
 
-def send(command: str, path: Path | None = None, timeout: float = 5) -> dict[str, Any]:
-    """Send one command to the running daemon and return its reply."""
-    path = path or socket_path()
+def connect(path: Path, timeout: float = 5) -> socket.socket:
+    """A connection to the daemon (or `dictate notes`) at `path`, after checking the socket is ours;
+    DictateError, saying what to do, when nothing listens there."""
     check_folder(path)
     problem = socket_problem(path)
     if problem:
         raise DictateError(
             f"refusing the control socket {path}: it {problem}; nothing was sent: remove it and start the daemon again"
         )
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(str(path))
-        except (FileNotFoundError, ConnectionRefusedError):
-            if path.name == "dictate-notes.sock":
-                raise DictateError(f"`dictate notes` is not running (nothing listens on {path})") from None
-            raise DictateError(
-                f"no dictate daemon is running (nothing listens on {path}); start one with `dictate run` "
-                "(or `dictate run --no-hotkey`)"
-            ) from None
-        except OSError as exc:
-            raise DictateError(f"cannot reach the daemon at {path}: {exc.strerror}") from None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        if path.name == "dictate-notes.sock":
+            raise NotRunning(f"`dictate notes` is not running (nothing listens on {path})") from None
+        raise NotRunning(
+            f"no dictate daemon is running (nothing listens on {path}); start one with `dictate run` "
+            "(or `dictate run --no-hotkey`, or `dictate service start`)"
+        ) from None
+    except OSError as exc:
+        sock.close()
+        raise DictateError(f"cannot reach the daemon at {path}: {exc.strerror}") from None
+    return sock
+
+
+class NotRunning(DictateError):
+    """Nothing listens on the control socket."""
+
+
+def send(command: str, path: Path | None = None, timeout: float = 5) -> dict[str, Any]:
+    """Send one command to the running daemon and return its reply."""
+    path = path or socket_path()
+    with connect(path, timeout) as sock:
         sock.sendall(command.encode() + b"\n")
         try:
             line = _read_line(sock)
@@ -194,3 +222,20 @@ def send(command: str, path: Path | None = None, timeout: float = 5) -> dict[str
     except ValueError:
         raise DictateError(f"unexpected answer from the daemon: {line[:80]!r}") from None
     return reply if isinstance(reply, dict) else {"ok": False, "error": "unexpected answer"}
+
+
+def quit_daemon(path: Path) -> dict[str, Any]:
+    """Ask the daemon to finish what it holds and exit, then wait until it has (it says how long it
+    may take: its wait for the answers in flight); its last reply."""
+    import time
+
+    reply = send("quit", path)
+    if not reply.get("ok"):
+        raise DictateError(f"the daemon refused quit: {reply.get('error', 'no reason given')}")
+    waited = float(reply.get("wait") or 0) + QUIT_MARGIN
+    deadline = time.monotonic() + waited
+    while _answers(path):
+        if time.monotonic() > deadline:
+            raise DictateError(f"the daemon is still running {waited:g} s after quit; see its log")
+        time.sleep(0.1)
+    return reply

@@ -28,6 +28,7 @@ from dictate.dictation import Dictation, NothingToSend, Pipeline, Result, Transc
 from dictate.errors import DictateError
 from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
 from dictate.output import Output
+from dictate.statusfeed import Feed
 
 log = logging.getLogger("dictate")
 
@@ -100,8 +101,8 @@ class Daemon(Loop):
         self.signs = signs
         self.modifiers_down = modifiers_down
         self.microphone = microphone
-        self.intake: Worker[Work] = Worker("dictate-intake", self._take_in, signs.error)
-        self.delivery: Worker[Work] = Worker("dictate-delivery", self._deliver, signs.error)
+        self.intake: Worker[Work] = Worker("dictate-intake", self._take_in, self._report)
+        self.delivery: Worker[Work] = Worker("dictate-delivery", self._deliver_and_publish, self._report)
         self._answers = ThreadPoolExecutor(max_workers=ANSWER_WAITERS, thread_name_prefix="dictate-answers")
         # Dictations started and not yet delivered, dropped or left behind; whoever pops one from
         # here (the delivery, a cancellation, or the exit) is the one that settles it.
@@ -112,6 +113,9 @@ class Daemon(Loop):
         self._typed_at: float | None = None  # for -v: when the last text was typed
         self.delivered = 0
         self.recovered = 0
+        self.feed = Feed()  # the status for desktop bars (`dictate ctl status --follow`)
+        self.last_error: str | None = None  # the last failure, until the next recording or delivery
+        self._quit_by_ctl = False  # `dictate ctl quit`: what is recording is finished and typed
 
     @property
     def state(self) -> str:
@@ -125,6 +129,31 @@ class Daemon(Loop):
         if self.pipeline.history is not None:
             threading.Thread(target=self._retry_failed, name="dictate-retry", daemon=True).start()
 
+    def status(self) -> dict[str, Any]:
+        """What `dictate ctl status` answers and the status feed sends."""
+        return {
+            "state": self.state,
+            "queued": len(self._open) - (self._dictation is not None),
+            "delivered": self.delivered,
+            "recovered": self.recovered,
+            "error": self.last_error,
+        }
+
+    def command(self, name: str) -> dict[str, Any]:
+        if name == "quit":  # from `dictate ctl quit`: finish, type, then exit (a signal prints instead)
+            self._quit_by_ctl = True
+            reply = super().command(name)
+            return {**reply, "wait": self.quit_wait()}
+        return super().command(name)
+
+    def quit_wait(self) -> float:
+        """How long `ctl quit` gives what is being transcribed: an upload's whole budget."""
+        return EXIT_WAIT + self.config.api.timeout + self.config.api.retry_seconds
+
+    def step(self) -> None:
+        super().step()
+        self.feed.publish(self.status)
+
     def apply(self, event: Event) -> dict[str, Any]:
         name, recording = event.name, self.listening is not None
         if name in ("start", "toggle") and not recording:
@@ -135,15 +164,16 @@ class Daemon(Loop):
             self._cancel()
         elif name in ("pause", "resume"):
             return {"ok": False, "error": f"{name} is for `dictate notes`", "state": self.state}
-        return {
-            "ok": True,
-            "state": self.state,
-            "queued": len(self._open) - (self._dictation is not None),
-            "delivered": self.delivered,
-            "recovered": self.recovered,
-        }
+        return {"ok": True, **self.status()}
 
     def failed(self, message: str) -> None:
+        self._report(message)
+
+    def _report(self, message: str) -> None:
+        """A failure (of an event, or of a dictation in the intake or the delivery): signalled, and
+        shown by the status feed until the next recording or delivery."""
+        self.last_error = message
+        self.feed.publish(self.status)
         self.signs.error(message)
 
     def take(self, parts: list[Part]) -> None:
@@ -165,10 +195,12 @@ class Daemon(Loop):
             log.info("finishing the recording in progress before exiting")
             self.quitting = True
             self._stop(time.monotonic())
-        deadline = time.monotonic() + EXIT_WAIT
-        self.intake.finish(EXIT_WAIT)  # spooling only: it is through in moments
+        wait = self.quit_wait() if self._quit_by_ctl else EXIT_WAIT
+        deadline = time.monotonic() + wait
+        self.intake.finish(wait)  # spooling only: it is through in moments
         if not self.delivery.finish(max(0.0, deadline - time.monotonic())):
             self._leave_in_spool()
+        self.feed.close()
 
     def _leave_in_spool(self) -> None:
         """The wait at exit ran out: what is still being transcribed stays in the spool, marked
@@ -207,6 +239,7 @@ class Daemon(Loop):
         self.listening = Listening(self.config.audio, steps, microphone=self.microphone)
         self._dictation = self.pipeline.start(source="run", pressed_at=pressed_at)
         self._open[self._dictation] = None
+        self.last_error = None
         self.signs.cue("start")
         if time.monotonic() - self._last_request > WARM_AFTER:
             threading.Thread(target=self.pipeline.engine.warm, name="dictate-warm", daemon=True).start()
@@ -220,8 +253,9 @@ class Daemon(Loop):
         if listening.first_sample_at is not None:
             dictation.first_sample(listening.first_sample_at)
         # The tail goes on before the device is closed and the cue played: neither is on the way to the text.
-        work = Work(dictation, tail=tail.recording, released_at=released_at, deliver=not self.quitting)
+        work = Work(dictation, tail=tail.recording, released_at=released_at, deliver=self._typing())
         self._open[dictation] = work
+        self.feed.publish(self.status)  # transcribing, before anything can settle it
         self.intake.put(work)
         listening.close()
         self.signs.cue("stop")
@@ -269,9 +303,18 @@ class Daemon(Loop):
 
     # ---- the delivery: answers awaited and typed in order -------------------------------------
 
+    def _typing(self) -> bool:
+        """Whether texts are typed: not once the daemon is stopped by a signal (the focus is probably
+        the terminal that stopped it), but still after `dictate ctl quit` (a key binding)."""
+        return not self.quitting or self._quit_by_ctl
+
+    def _deliver_and_publish(self, work: Work) -> None:
+        self._deliver(work)  # a failure is published by _report, with its message
+        self.feed.publish(self.status)
+
     def _deliver(self, work: Work) -> None:
         if work.stream:
-            if not self.quitting:
+            if self._typing():
                 work.dictation.stream(partial(self._type, dictation=work.dictation))
             return
         dictation = work.dictation
@@ -292,7 +335,7 @@ class Daemon(Loop):
             if result.heard is None:  # else the spoken commands left nothing, and the dictation said so
                 log.info("the server heard no words")
             return
-        if not work.deliver or self.quitting:
+        if not work.deliver or not self._typing():
             # The daemon is being stopped: the focus is probably the terminal that stopped it.
             self.pipeline.deliver(result, lambda text: print(text, flush=True))
             log.info("transcribed while stopping; printed instead of typed")
@@ -305,6 +348,7 @@ class Daemon(Loop):
             released_at=work.released_at,
         )
         self.delivered += 1
+        self.last_error = None
         self._retry_wake.set()  # the endpoint answers: a good moment for what failed before
         log.debug("%s", dictation.timings(work.released_at, self._typed_at))
 

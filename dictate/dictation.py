@@ -64,6 +64,15 @@ class Result:
         """Its history entry; None when the history could not index it."""
         return self.spooled.id if self.spooled is not None else None
 
+    def timings(self, since: float, after: str = "the end of the recording") -> str:
+        """One line for -v: what was sent, and how long the text took from `since` (`after` says what
+        that was)."""
+        server = f"{self.server_seconds * 1000:.0f} ms" if self.server_seconds is not None else "n/a"
+        return (
+            f"{self.seconds:.1f} s of audio, {self.bytes_sent} bytes in {self.attempts} request(s); "
+            f"text {(time.monotonic() - since) * 1000:.0f} ms after {after}; server {server}"
+        )
+
 
 def part_steps(config: Config) -> tuple[tuple[float, float], ...]:
     """Where a dictation may be cut while the speaker goes on ([audio] incremental; none: never)."""

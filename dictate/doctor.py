@@ -29,7 +29,9 @@ class Check:
     hint: str = ""
 
 
-def run_checks(config: Config | None, config_error: str | None) -> Iterator[Check]:
+def run_checks(
+    config: Config | None, config_error: str | None, *, fresh: str = "dictate config init --force"
+) -> Iterator[Check]:
     """Every check, in the order a dictation meets them; later checks still run after a failure. The
     endpoint is sent nothing that `run` would refuse to send, and nothing at all when the config
     could not be read (the defaults would send a key meant for another provider to OpenAI)."""
@@ -40,7 +42,7 @@ def run_checks(config: Config | None, config_error: str | None) -> Iterator[Chec
             "config",
             False,
             config_error or "cannot be read",
-            "fix the line named above, or run `dictate config init --force` for a fresh file",
+            f"fix the line named above, or run `{fresh}` for a fresh file",
         )
         from dictate.config import Config as Defaults
 
@@ -135,7 +137,14 @@ def _output(config: Config) -> Check:
     from dictate.output import choose_output
 
     output, why = choose_output(config.output)
-    return Check("output", True, f"{output.name}: {why}")
+    if output.name == "stdout" and config.output.method == "auto":
+        return Check(
+            "output",
+            False,
+            f"nothing can be typed or pasted here ({why.removeprefix('stdout: ')}): dictations would only be printed",
+            'run dictate inside your desktop session, or set [output] method = "stdout" if printing is what you want',
+        )
+    return Check("output", True, why)
 
 
 def _hotkey(config: Config) -> Check:
@@ -217,7 +226,11 @@ def _endpoint(config: Config) -> Check:
     keyinfo = f"key from {source}" if key else "no key"
     if answer.status in (401, 403):
         message, _ = parse_error(answer.content_type, answer.body)
-        hint = "set DICTATE_API_KEY or " + (config.api.api_key_env or "OPENAI_API_KEY") + " to a valid key"
+        hint = (
+            "store a valid key with `dictate key set` (or set DICTATE_API_KEY or "
+            + (config.api.api_key_env or "OPENAI_API_KEY")
+            + ")"
+        )
         return Check(
             "endpoint",
             False,

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ from dictate.config import Config, data_dir
 from dictate.dictation import NothingToSend, Pipeline, Result, TranscriptionFailed
 from dictate.errors import DictateError
 from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
+from dictate.statusfeed import Feed
 from dictate.store import Spooled
 
 log = logging.getLogger("dictate")
@@ -89,6 +91,7 @@ class Utterance:
     started: datetime
     recording: Recording
     spooled: Spooled | None  # its place in the spool, None when it could not be written there
+    ended_at: float = field(default_factory=time.monotonic)  # when its pause was heard, for -v
 
 
 class NoteTaker(Loop):
@@ -109,10 +112,15 @@ class NoteTaker(Loop):
         self.written = 0
         self._stopping = threading.Event()
         self.worker: Worker[Utterance] = Worker("notes-worker", self._process)
+        self.feed = Feed()  # the status for desktop bars (`dictate ctl status --notes --follow`)
 
     @property
     def state(self) -> str:
         return "paused" if self.paused else "listening"
+
+    def step(self) -> None:
+        super().step()
+        self.feed.publish(lambda: {"state": self.state, "queued": self.worker.unfinished(), "delivered": self.written})
 
     # ---- the main thread ---------------------------------------------------------------------
 
@@ -150,6 +158,7 @@ class NoteTaker(Loop):
                 "`dictate retry --all` sends them",
                 self.worker.unfinished(),
             )
+        self.feed.close()
 
     def _open(self) -> None:
         self.listening = Listening(
@@ -199,6 +208,7 @@ class NoteTaker(Loop):
                 if self._stopping.wait(delay):
                     continue
                 delay = min(delay * 2, RETRY_MAX)
+        log.debug("utterance from %s: %s", f"{utterance.started:%H:%M:%S}", result.timings(utterance.ended_at))
         if result.text:
             self.pipeline.deliver(result, lambda text: self.sink.write(utterance.started, text))
             self.written += 1

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Set up dictate on a Debian/Ubuntu machine and start dictating: installs the system packages that
 # are missing (PortAudio, and on Wayland the typing/clipboard tools), puts dictate in its own
-# virtual environment with a `dictate` command in ~/.local/bin, writes a starter config, then runs
-# the push-to-talk daemon. Safe to run again.
+# virtual environment with a `dictate` command in ~/.local/bin, writes a starter config, installs
+# tab completion for bash, zsh and fish, and starts the push-to-talk daemon as a service that
+# starts again with every desktop session (a systemd user unit; an XDG autostart entry where there
+# is no systemd). Safe to run again.
 #
-# With an API key in the environment (OPENAI_API_KEY or DICTATE_API_KEY) dictate sends audio to
-# the endpoint. Without one, or with --local, it installs Whisper for this machine (the [local]
-# extra) and fetches its model once, with progress.
+# With an API key in the environment (OPENAI_API_KEY or DICTATE_API_KEY) dictate stores it
+# (`dictate key set`: a file only you can read) and sends audio to the endpoint. Without one, or
+# with --local, it installs Whisper for this machine (the [local] extra) and fetches its model once,
+# with progress. Other arguments go to `dictate service install` (e.g. --no-hotkey on Wayland).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -48,4 +51,29 @@ if [ "$forced" = 1 ]; then
     grep -qE '^\s*engine\s*=' "$config" || sed -i 's/^# engine = "auto"$/engine = "local"/' "$config"
 fi
 [ "$local_engine" = 1 ] && "$venv/bin/dictate" model fetch
-exec "$venv/bin/dictate" run "${args[@]}"
+
+# The key given now is kept for every shell and session to come (the daemon's service among them).
+key="${DICTATE_API_KEY:-${OPENAI_API_KEY:-}}"
+if [ -n "$key" ]; then
+    printf '%s' "$key" | env -u DICTATE_API_KEY -u OPENAI_API_KEY "$venv/bin/dictate" key set
+fi
+"$venv/bin/dictate" completion --install || echo "dictate: tab completion was not installed" >&2
+
+# Started now and with every desktop session, instead of holding this terminal.
+service=0
+"$venv/bin/dictate" service install "${args[@]}" || service=$?
+
+case ":$PATH:" in
+    *":$HOME/.local/bin:"*) ;;
+    *)
+        case "$(basename "${SHELL:-bash}")" in
+            zsh) fix="echo 'export PATH=\"\$HOME/.local/bin:\$PATH\"' >> ~/.zshrc && exec zsh" ;;
+            fish) fix="fish_add_path ~/.local/bin" ;;
+            *) fix="echo 'export PATH=\"\$HOME/.local/bin:\$PATH\"' >> ~/.bashrc && exec bash" ;;
+        esac
+        echo "dictate: ~/.local/bin is not on your PATH, so \`dictate\` is not found yet; run: $fix" >&2 ;;
+esac
+if [ "$service" = 0 ]; then
+    echo "dictate: hold Ctrl+Alt+Space, speak, release. \`dictate service status\` says where its log is." >&2
+fi
+exit "$service"

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 ensure_packages \
     libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins flite ffmpeg \
     xvfb openbox xdotool xclip xsel xterm x11-xserver-utils x11-utils libnotify-bin \
-    sway foot wtype wl-clipboard tmux zsh fish
+    sway foot wtype wl-clipboard tmux zsh fish bash-completion systemd libglib2.0-bin
 PY=$(find_python)
 ensure_venv_support "$PY"
 "$PY" -c 'import tkinter' 2>/dev/null || ensure_packages python3-tk

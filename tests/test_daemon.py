@@ -193,7 +193,7 @@ def test_status_is_answered_on_the_main_thread_while_recording(tmp_path: Path) -
     asker.start()
     steps_until(d, lambda: bool(replies))
     asker.join()
-    assert replies == [{"ok": True, "state": "recording", "queued": 0, "delivered": 0, "recovered": 0}]
+    assert replies == [{"ok": True, "state": "recording", "queued": 0, "delivered": 0, "recovered": 0, "error": None}]
     d.post("cancel")
     steps_until(d, lambda: d.listening is None)
     d.finished()

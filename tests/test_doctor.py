@@ -160,3 +160,33 @@ def test_the_endpoint_check_follows_no_redirect() -> None:
         check = doctor._endpoint(from_dict({"api": {"base_url": server.base_url}}))
         assert elsewhere.received == []
     assert not check.ok and f"set [api] base_url to {elsewhere.base_url}" in check.detail
+
+
+@pytest.mark.parametrize(
+    ("method", "environ", "ok", "detail"),
+    [
+        ("auto", {}, False, "nothing can be typed or pasted here (no graphical session (neither DISPLAY nor"),
+        ("stdout", {}, True, "stdout: the text is printed"),
+        ("auto", {"DISPLAY": ":99"}, True, "type: X11 session (DISPLAY=:99); XTEST typing"),
+    ],
+)
+def test_the_output_check_names_the_method_once_and_fails_when_nothing_can_be_typed(
+    monkeypatch: pytest.MonkeyPatch, method: str, environ: dict[str, str], ok: bool, detail: str
+) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE", "TMUX"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    check = doctor._output(from_dict({"output": {"method": method}}))
+    assert (check.ok, check.detail.startswith(detail)) == (ok, True), check.detail
+    assert "stdout: stdout:" not in check.detail and not check.detail.startswith(f"{method}: {method}")
+    if not ok:
+        assert check.hint.startswith("run dictate inside your desktop session, or set [output] method")
+
+
+def test_a_fresh_config_is_offered_for_the_file_that_was_read(tmp_path: Path) -> None:
+    check = next(doctor.run_checks(None, "bad line", fresh="dictate --config /x/y.toml config init --force"))
+    assert (
+        check.hint
+        == "fix the line named above, or run `dictate --config /x/y.toml config init --force` for a fresh file"
+    )

@@ -130,7 +130,7 @@ def test_a_bad_key_is_a_one_line_usage_error(shell_name: str, key: str, user_env
 def test_an_unknown_shell_is_a_usage_error(user_env: dict[str, str]) -> None:
     result = proc.run(["shell-init", "tcsh"], user_env)
     assert result.returncode == 2 and result.stdout == ""
-    assert "invalid choice: 'tcsh'" in result.stderr
+    assert result.stderr == "dictate: shell 'tcsh' is not one of bash, zsh, fish; see `dictate shell-init --help`\n"
 
 
 def test_the_snippet_runs_the_dictate_that_printed_it(tmp_path: Path) -> None:

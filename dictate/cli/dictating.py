@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_hotkey:
         listener = HotkeyListener(hotkey.HotkeyState(keys, cfg.hotkey.mode, cancel), daemon.post)
         daemon.modifiers_down = listener.modifiers_down
-    server = control.ControlServer(socket_path, daemon.command)
+    server = control.ControlServer(socket_path, daemon.command, follow=daemon.feed.follow)
     server.start()
     try:
         if listener is not None:
@@ -76,11 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             how += f", {cancel} cancels" if cancel else ""
         else:
             how = "no hotkey; use `dictate ctl toggle`"
-        daemon.run(
-            ready=lambda: log.info(
-                "ready: %s; microphone: %s; engine: %s; output: %s (%s)", how, microphone, engine.name, output.name, why
-            )
-        )
+        log.debug("microphone: %s; engine: %s; output: %s", microphone, engine.name, why)
+        daemon.run(ready=lambda: log.info("ready: %s", how))
     finally:
         if listener is not None:
             listener.stop()
@@ -93,15 +91,37 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ctl(args: argparse.Namespace) -> int:
-    """Control the running daemon: start, stop, toggle or cancel a recording, or show its status."""
-    from dictate import control
+    """Control the running daemon: start, stop, toggle or cancel a recording, quit, or show its status."""
+    import json
+    import os
+    import sys
+
+    from dictate import control, statusfeed
 
     notes = args.notes or args.action in control.NOTES_COMMANDS
-    reply = control.send(args.action, control.socket_path(notes=notes))
+    if (args.follow or args.json) and args.action != "status":
+        raise ConfigError(f"--follow and --json go with `dictate ctl status`, not `dictate ctl {args.action}`")
+    path = control.socket_path(notes=notes)
+    if args.follow:
+        try:
+            statusfeed.follow(
+                path, lambda line: print(line, flush=True), as_json=args.json, notes=notes, out_fd=sys.stdout.fileno()
+            )
+        except BrokenPipeError:  # the bar went away: a normal end of a follower
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return ExitCode.OK
+    if args.action == "quit":
+        control.quit_daemon(path)
+        log.info("%s finished what it held and exited", "`dictate notes`" if notes else "the daemon")
+        return ExitCode.OK
+    reply = control.send(args.action, path)
     if not reply.get("ok"):
         raise DictateError(f"the daemon refused {args.action}: {reply.get('error', 'no reason given')}")
     if args.action == "status":
-        print(f"{reply.get('state')}; queued {reply.get('queued', 0)}; delivered {reply.get('delivered', 0)}")
+        if args.json:
+            print(json.dumps(statusfeed.bar_line(reply, notes=notes), ensure_ascii=False))
+        else:
+            print(f"{reply.get('state')}; queued {reply.get('queued', 0)}; delivered {reply.get('delivered', 0)}")
     return ExitCode.OK
 
 
@@ -137,7 +157,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
         deliver = output.deliver
         sink, where = notes.LineSink(lambda text: deliver(text + " ")), f"the cursor ({output.name}: {why})"
     taker = notes.NoteTaker(cfg, pipeline, sink)
-    server = control.ControlServer(socket_path, taker.command)
+    server = control.ControlServer(socket_path, taker.command, follow=taker.feed.follow)
     server.start()
     listener = None
     how = "`dictate ctl pause`"
@@ -196,6 +216,7 @@ def cmd_once(args: argparse.Namespace) -> int:
                 on_recording=lambda: status.show(f"recording… {hint}"),
             )
             once.record()
+            ended = time.monotonic()
             status.show(f"transcribing {once.seconds:.1f} s…")
             try:
                 result = once.finish()
@@ -206,5 +227,6 @@ def cmd_once(args: argparse.Namespace) -> int:
                 raise
     finally:
         status.clear()  # also on Ctrl-C, so no stale line is left above the prompt
+    log.debug("%s", result.timings(ended))
     pipeline.deliver(result, lambda text: print(text, flush=True))
     return ExitCode.OK

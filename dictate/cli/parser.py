@@ -4,10 +4,11 @@ docstrings. Parsing a mistake is a one-line usage error (exit 2)."""
 from __future__ import annotations
 
 import argparse
+import difflib
 from typing import Any, NoReturn
 
 from dictate import __version__
-from dictate.cli import dictating, recordings, setup, vocabulary
+from dictate.cli import dictating, everyday, recordings, setup, vocabulary
 from dictate.errors import ExitCode
 
 
@@ -15,6 +16,22 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Usage errors are one line, like every other error."""
         self.exit(ExitCode.USAGE, f"dictate: {message} (see `{self.prog} --help`)\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A mistyped command or choice: one line with the closest one ("did you mean ...?")."""
+        choices = action.choices
+        if choices is None or not isinstance(value, str) or value in choices:
+            super()._check_value(action, value)
+            return
+        names = [str(choice) for choice in choices]
+        close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+        if isinstance(action, argparse._SubParsersAction):
+            what = f"unknown command {value!r}"
+            hint = f"did you mean `{self.prog} {close[0]}`?" if close else f"commands: {', '.join(names)}"
+        else:
+            what = f"{action.metavar or action.dest} {value!r} is not one of {', '.join(names)}"
+            hint = f"did you mean {close[0]!r}?" if close else f"see `{self.prog} --help`"
+        self.exit(ExitCode.USAGE, f"dictate: {what}; {hint}\n")
 
 
 def _global_options(default: Any) -> _Parser:
@@ -60,11 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ctl", dictating.cmd_ctl)
     p.add_argument(
         "action",
-        choices=("start", "stop", "toggle", "cancel", "status", "pause", "resume"),
-        help="start, stop or toggle a recording, cancel it, or show the daemon's state; "
-        "pause and resume `dictate notes`",
+        choices=("start", "stop", "toggle", "cancel", "status", "pause", "resume", "quit"),
+        help="start, stop or toggle a recording, cancel it, or show the daemon's state; quit: finish the "
+        "recording in progress, deliver it, and exit; pause and resume `dictate notes`",
     )
-    p.add_argument("--notes", action="store_true", help="send start/stop/toggle/status to `dictate notes`")
+    p.add_argument("--notes", action="store_true", help="send start/stop/toggle/status/quit to `dictate notes`")
+    p.add_argument(
+        "--follow", action="store_true", help="with status: one line per change, for desktop bars (waybar, polybar)"
+    )
+    p.add_argument("--json", action="store_true", help="with status: JSON lines with text, alt, class and tooltip")
 
     p = command("notes", dictating.cmd_notes)
     p.add_argument(
@@ -138,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEYSEQ",
         help=r"key sequence in the shell's notation (default: Ctrl-X Ctrl-V: bash \C-x\C-v, zsh ^X^V, fish \cx\cv)",
     )
+
+    everyday.add_commands(command)
     return parser
 
 

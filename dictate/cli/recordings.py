@@ -154,6 +154,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
             if not store.claim(entry.id):
                 log.warning("dictation %d is being sent by another dictate process; skipped", entry.id)
                 continue
+            started = time.monotonic()
             try:
                 result = pipeline.resend(entry.id)
             except TranscriptionFailed as exc:
@@ -164,6 +165,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
                 log.error("%s", exc.message)
                 failed += 1
                 continue
+            log.debug("dictation %d: %s", entry.id, result.timings(started, "the resend began"))
             if not result.text:
                 log.info("dictation %d: the server heard no words", entry.id)
                 continue

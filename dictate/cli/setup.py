@@ -23,7 +23,9 @@ def cmd_config(args: argparse.Namespace) -> int:
         return ExitCode.OK
     if args.action == "init":
         if path.exists() and not args.force:
-            raise ConfigError(f"{path} already exists; use `dictate config init --force` to overwrite it")
+            raise ConfigError(
+                f"{path} already exists; use `{config.init_command(args.config, force=True)}` to overwrite it"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may come to hold a key
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -67,13 +69,14 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check microphone, display and output tools, hotkey, config, endpoint and key; say how to fix each."""
-    from dictate import doctor
+    from dictate import config, doctor
 
     try:
         cfg, problem = load_config(args), None
     except ConfigError as exc:
         cfg, problem = None, exc.message
-    failed = doctor.report(doctor.run_checks(cfg, problem), lambda line: print(line, flush=True))
+    checks = doctor.run_checks(cfg, problem, fresh=config.init_command(args.config, force=True))
+    failed = doctor.report(checks, lambda line: print(line, flush=True))
     if failed:
         log.error("%d check(s) failed", failed)
         return ExitCode.FAILURE

@@ -16,7 +16,7 @@ endpoint_problem, display_url, render, example.
 from __future__ import annotations
 
 from dictate.config.loading import from_dict, load
-from dictate.config.paths import APP, config_path, data_dir, runtime_dir
+from dictate.config.paths import APP, config_dir, config_path, data_dir, init_command, runtime_dir, state_dir
 from dictate.config.render import example, render
 from dictate.config.schema import (
     FORMATS,
@@ -66,14 +66,17 @@ __all__ = [
     "api_key",
     "check_endpoint",
     "cleanup_key",
+    "config_dir",
     "config_path",
     "data_dir",
     "display_url",
     "endpoint_problem",
     "example",
     "from_dict",
+    "init_command",
     "insecure_permissions_warning",
     "load",
     "render",
     "runtime_dir",
+    "state_dir",
 ]

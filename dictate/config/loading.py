@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dictate.config.paths import config_path
+from dictate.config.paths import config_path, init_command
 from dictate.config.schema import PROFILE_SECTIONS, SECTIONS, Config, Profile, field_default, toml_value
 from dictate.errors import ConfigError
 
@@ -31,7 +31,7 @@ def load(cli_path: str | None = None, environ: Mapping[str, str] = os.environ) -
     if not path.exists():
         if source != "default location":
             raise ConfigError(
-                f"config file {path} (from {source}) does not exist; create it with `dictate config init`"
+                f"config file {path} (from {source}) does not exist; create it with `{init_command(cli_path)}`"
             )
         return with_vocabulary_file(Config(), path.parent)
     try:

@@ -20,7 +20,11 @@ from dictate.errors import ConfigError, DictateError
 APP = "dictate"
 
 # kind -> (the XDG variable that overrides the folder, the folder under $HOME otherwise)
-_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "data": ("XDG_DATA_HOME", ".local/share")}
+_XDG = {
+    "config": ("XDG_CONFIG_HOME", ".config"),
+    "data": ("XDG_DATA_HOME", ".local/share"),
+    "state": ("XDG_STATE_HOME", ".local/state"),
+}
 
 
 def config_path(cli_path: str | None = None, environ: Mapping[str, str] = os.environ) -> tuple[Path, str]:
@@ -37,9 +41,28 @@ def config_path(cli_path: str | None = None, environ: Mapping[str, str] = os.env
     return _user_dir("config", environ) / "config.toml", "default location"
 
 
+def init_command(cli_path: str | None = None, *, force: bool = False) -> str:
+    """The command that writes a fresh config file where this one is looked for (with --config
+    when it was given: $DICTATE_CONFIG is still set in the same shell)."""
+    import shlex
+
+    where = f"--config {shlex.quote(cli_path)} " if cli_path else ""
+    return f"dictate {where}config init" + (" --force" if force else "")
+
+
+def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The user config folder (see `_user_dir`: ~/.config/dictate on Linux), where the stored key lives."""
+    return _user_dir("config", environ)
+
+
 def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """Where history and the audio spool live (see `_user_dir`: ~/.local/share/dictate on Linux)."""
     return _user_dir("data", environ)
+
+
+def state_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the log of a daemon started in the background lives (~/.local/state/dictate on Linux)."""
+    return _user_dir("state", environ)
 
 
 def runtime_dir(environ: Mapping[str, str] = os.environ, *, create: bool = False) -> Path:
@@ -115,13 +138,14 @@ def _uid() -> int | None:
 
 
 def _user_dir(kind: str, environ: Mapping[str, str]) -> Path:
-    """The per-user folder for `kind` ("config" or "data"); the first step that gives an answer wins.
+    """The per-user folder for `kind` ("config", "data" or "state"); the first step that gives an answer wins.
 
     On Linux and the BSDs, from `environ` (platformdirs reads only the process environment, so these
     two steps come first to let a mapping passed in win):
-    1. $XDG_CONFIG_HOME/dictate ($XDG_DATA_HOME for data), when the value is an absolute path
-       (the XDG spec says relative values are to be ignored)
-    2. $HOME/.config/dictate ($HOME/.local/share/dictate for data), when HOME is set and not empty
+    1. $XDG_CONFIG_HOME/dictate ($XDG_DATA_HOME for data, $XDG_STATE_HOME for state), when the value
+       is an absolute path (the XDG spec says relative values are to be ignored)
+    2. $HOME/.config/dictate ($HOME/.local/share/dictate for data, $HOME/.local/state/dictate for
+       state), when HOME is set and not empty
     Everywhere:
     3. platformdirs' user folder for the platform, e.g. ~/Library/Application Support/dictate on
        macOS, %LOCALAPPDATA%\\dictate on Windows
@@ -134,5 +158,9 @@ def _user_dir(kind: str, environ: Mapping[str, str]) -> Path:
         home = environ.get("HOME")
         if home:
             return Path(home) / under_home / APP
-    getter = platformdirs.user_config_dir if kind == "config" else platformdirs.user_data_dir
-    return Path(getter(APP, appauthor=False))
+    getters = {
+        "config": platformdirs.user_config_dir,
+        "data": platformdirs.user_data_dir,
+        "state": platformdirs.user_state_dir,
+    }
+    return Path(getters[kind](APP, appauthor=False))

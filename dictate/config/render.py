@@ -34,7 +34,8 @@ def example() -> str:
     out = [
         "# dictate configuration. Every key is optional; shown here with its default.",
         "# Location: --config PATH > $DICTATE_CONFIG > ~/.config/dictate/config.toml",
-        "# The API key: $DICTATE_API_KEY > the variable named by api_key_env > api_key below.",
+        "# The API key: $DICTATE_API_KEY > the variable named by api_key_env > the key stored by",
+        "# `dictate key set` > api_key below.",
         "",
     ]
     for name, cls in SECTIONS.items():

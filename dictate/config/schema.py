@@ -36,10 +36,8 @@ def _opt(
     """A setting: its default, help, accepted values, and `show`, how a given value may appear in a
     message (a secret never does)."""
     meta = {"help": help, "choices": choices, "min": minimum, "max": maximum, "check": check, "show": show}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
-    if isinstance(default, dict):
-        return field(default_factory=lambda: dict(default), metadata=meta)
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -107,6 +105,33 @@ def _check_base_url(value: str) -> None:
         raise ValueError("a URL with a user name or password is refused: remove it and give the key in DICTATE_API_KEY")
     if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
         raise ValueError("expected a URL without ?query or #fragment (the endpoint's path is appended to it)")
+
+
+# The form fields dictate sends itself, and the [api] key that sets each.
+OWN_FIELDS = {
+    "model": "[api] model",
+    "language": "[api] language",
+    "prompt": "[api] prompt",
+    "temperature": "[api] temperature",
+    "response_format": "[api] response_format",
+}
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
+
+
+def _check_fields(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValueError('expected a table of extra form fields, such as { model_name = "small" }')
+    for name, text in value.items():
+        if not _FIELD_NAME.fullmatch(name):
+            raise ValueError(f"field name {name!r}: expected letters, digits, _ . - [ ] (at most 64)")
+        if name == "file":
+            raise ValueError("'file' is the audio dictate sends; it cannot be replaced")
+        if name in OWN_FIELDS:
+            raise ValueError(f"{name!r} is sent by dictate itself from {OWN_FIELDS[name]}; set that instead")
+        if not isinstance(text, str):
+            raise ValueError(f'{name} = {toml_value(text)}: expected a string, such as {name} = "{text}"')
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+            raise ValueError(f"{name}: a control character or line break is not allowed in a field")
 
 
 def _show_url(value: Any) -> str:
@@ -199,6 +224,14 @@ class ApiConfig:
         False,
         "allow plain http to a public address (loopback and private addresses and local names always are), "
         "which sends the key and the audio in clear",
+    )
+    fields: dict[str, str] = _opt(  # noqa: RUF009 - _opt gives tables a default_factory
+        {},
+        "extra form fields sent with every request, for servers that need them, e.g. "
+        '{ model_name = "small" } (faster-whisper-server); strings only; model, language, prompt, '
+        "temperature and response_format are set by their own keys, and file is the audio",
+        check=_check_fields,
+        show=lambda value: "{ " + ", ".join(map(str, value)) + " }" if isinstance(value, dict) else toml_value(value),
     )
     min_part_seconds: float = _opt(
         0.0,
@@ -437,4 +470,5 @@ def toml_value(value: Any) -> str:
 
 
 def _toml_key(key: str) -> str:
+    """A key of an inline table: bare when TOML allows it, else quoted."""
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)

@@ -18,15 +18,27 @@ from dictate.errors import ConfigError, add_secret
 def api_key(config: Config, environ: Mapping[str, str] = os.environ) -> tuple[str | None, str]:
     """Return the API key and where it came from (never the key itself in that description).
 
-    DICTATE_API_KEY > the variable named by [api] api_key_env > [api] api_key in the file. Surrounding
-    whitespace (a trailing newline from `echo` or a pasted line) is dropped; a key with a space or a
-    control character inside is refused with a ConfigError naming the source, never the key. The key
-    found is masked in every message from then on (dictate.errors).
+    1. $DICTATE_API_KEY
+    2. the variable named by [api] api_key_env ($OPENAI_API_KEY by default)
+    3. the key stored by `dictate key set` (config.keyfile)
+    4. [api] api_key in the config file
+    The first that is set and not blank wins, and is cleaned by `clean_key`: a ConfigError naming
+    the source, never the key, when it cannot be a key. The key found is masked in every message
+    from then on (dictate.errors).
     """
-    key, source = _find_key(config, environ)
-    if key is None:
-        return None, source
-    return clean_key(key, source), source
+    from dictate.config import keyfile
+
+    candidates = [("DICTATE_API_KEY", lambda: environ.get("DICTATE_API_KEY"))]
+    if config.api.api_key_env:
+        name = config.api.api_key_env
+        candidates.append((name, lambda: environ.get(name)))
+    candidates.append((f"the stored key ({keyfile.key_path(environ)})", lambda: keyfile.read_key(environ)))
+    candidates.append((f"[api] api_key in {config.path}", lambda: config.api.api_key))
+    for source, read in candidates:
+        value = read()
+        if value is not None and value.strip():
+            return clean_key(value, source), source
+    return None, "none"
 
 
 def clean_key(value: str, source: str) -> str:
@@ -55,23 +67,17 @@ def cleanup_key(config: Config, settings: CleanupConfig, environ: Mapping[str, s
     return None
 
 
-def _find_key(config: Config, environ: Mapping[str, str]) -> tuple[str | None, str]:
-    candidates = [("DICTATE_API_KEY", environ.get("DICTATE_API_KEY"))]
-    if config.api.api_key_env:
-        candidates.append((config.api.api_key_env, environ.get(config.api.api_key_env)))
-    candidates.append((f"[api] api_key in {config.path}", config.api.api_key))
-    for source, value in candidates:
-        if value is not None and value.strip():
-            return value.strip(), source
-    return None, "none"
-
-
 # ---- the config file's permissions -----------------------------------------------------------------
 
 
-def insecure_permissions_warning(config: Config) -> str | None:
+def insecure_permissions_warning(config: Config, environ: Mapping[str, str] = os.environ) -> str | None:
     """A warning when other users can change the config (and so send the key and the voice elsewhere),
-    or read the API key it holds; else None."""
+    or read the API key it holds, or the stored key (`dictate key set`); else None."""
+    from dictate.config.keyfile import key_file_problem
+
+    stored = key_file_problem(environ)
+    if stored:
+        return stored
     if config.path is None or os.name != "posix":
         return None
     path = config.path
@@ -79,7 +85,7 @@ def insecure_permissions_warning(config: Config) -> str | None:
         info = path.stat()
     except OSError:
         return None
-    if _others_may(info, stat.S_IWGRP, stat.S_IWOTH):
+    if others_may(info, stat.S_IWGRP, stat.S_IWOTH):
         return (
             f"{path} can be changed by other users, who could send your recordings and key elsewhere; "
             f"run: chmod 600 {path}"
@@ -90,17 +96,17 @@ def insecure_permissions_warning(config: Config) -> str | None:
     except OSError:
         folder_info = None
     sticky = folder_info is not None and folder_info.st_mode & stat.S_ISVTX  # like /tmp: files stay their owners'
-    if folder_info is not None and not sticky and _others_may(folder_info, stat.S_IWGRP, stat.S_IWOTH):
+    if folder_info is not None and not sticky and others_may(folder_info, stat.S_IWGRP, stat.S_IWOTH):
         return (
             f"{folder} can be changed by other users, who could replace {path.name} and send your "
             f"recordings and key elsewhere; run: chmod 700 {folder}"
         )
-    if config.api.api_key and _others_may(info, stat.S_IRGRP, stat.S_IROTH):
+    if config.api.api_key and others_may(info, stat.S_IRGRP, stat.S_IROTH):
         return f"{path} holds an API key and is readable by other users; run: chmod 600 {path}"
     return None
 
 
-def _others_may(info: os.stat_result, group_bit: int, other_bit: int) -> bool:
+def others_may(info: os.stat_result, group_bit: int, other_bit: int) -> bool:
     """Whether users other than the owner have a permission: the "other" bit, or the group bit of a
     group that is not the owner's private one (a user-private group, as umask 002 systems use, holds
     only its user)."""

@@ -126,7 +126,10 @@ def choose_engine(config: Config, environ: Mapping[str, str] = os.environ) -> tu
         else f"install Whisper for this machine: {local.pip_command()}"
     )
     name = config.api.api_key_env or "OPENAI_API_KEY"
-    raise ConfigError(f"no API key for {DEFAULT_BASE_URL}: export DICTATE_API_KEY or {name}; or {local_way}")
+    raise ConfigError(
+        f"no API key for {DEFAULT_BASE_URL}: store one with `dictate key set` (or export DICTATE_API_KEY or "
+        f"{name}); or {local_way}"
+    )
 
 
 def min_part_seconds(config: Config) -> float:

@@ -84,6 +84,7 @@ def build_request(api: ApiConfig, audio: EncodedAudio, prompt: str | None = None
         fields.append(("temperature", f"{api.temperature:g}"))
     if api.response_format:
         fields.append(("response_format", api.response_format))
+    fields.extend(api.fields.items())  # [api] fields: never one dictate sets itself (checked when loaded)
     return TranscriptionRequest(api.base_url.rstrip("/") + "/audio/transcriptions", tuple(fields), audio)
 
 
@@ -285,9 +286,15 @@ class HttpEngine:
         retry_after = parse_retry_after(answer.headers)
         if status in (401, 403):
             if self._key:
-                hint = f"check the API key (DICTATE_API_KEY or {self._key_env_hint}) is valid for {host}"
+                hint = (
+                    f"check the API key is valid for {host} (`dictate config check` says where it comes from; "
+                    "`dictate key set` stores another)"
+                )
             else:
-                hint = f"no API key is set: export DICTATE_API_KEY or {self._key_env_hint}"
+                hint = (
+                    "no API key is set: store one with `dictate key set`, or export DICTATE_API_KEY or "
+                    + self._key_env_hint
+                )
             return TranscriptionError(f"HTTP {status} from {host}{said}; {hint}", kind="auth", status=status)
         if status == 404:
             return TranscriptionError(

@@ -9,7 +9,8 @@ from dictate.output.common import Environ, run_tool
 
 
 class StdoutOutput:
-    """Print the text, with nothing added after it."""
+    """Print the text as one line: each delivery ends with a newline, so a reader of the daemon's
+    output gets every dictation (with [output] stream, every part) the moment it is delivered."""
 
     name = "stdout"
 
@@ -21,7 +22,7 @@ class StdoutOutput:
 
     def deliver(self, text: str) -> None:
         stream = self.stream or sys.stdout
-        stream.write(text)
+        stream.write(text + "\n")
         stream.flush()
 
     def close(self) -> None:

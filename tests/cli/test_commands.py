@@ -58,7 +58,7 @@ def test_usage_error_is_one_line(user_env: dict[str, str]) -> None:
     result = proc.run(["once", "--max-seconds", "-3"], user_env)
     assert_one_line_error(result, 2, "positive number of seconds")
     result = proc.run(["frobnicate"], user_env)
-    assert_one_line_error(result, 2, "invalid choice: 'frobnicate'")
+    assert_one_line_error(result, 2, "unknown command 'frobnicate'; commands: run, ctl,")
 
 
 def test_config_path_init_check_show(home: Path, user_env: dict[str, str]) -> None:

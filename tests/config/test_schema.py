@@ -96,3 +96,39 @@ def test_config_is_frozen() -> None:
 )
 def test_toml_value(value: Any, written: str) -> None:
     assert toml_value(value) == written
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"model": "small"}, "'model' is sent by dictate itself from [api] model; set that instead"),
+        ({"language": "de"}, "'language' is sent by dictate itself from [api] language; set that instead"),
+        ({"file": "x"}, "'file' is the audio dictate sends; it cannot be replaced"),
+        ({"beam_size": 5}, 'beam_size = 5: expected a string, such as beam_size = "5"'),
+        ({"a b": "x"}, "field name 'a b': expected letters, digits, _ . - [ ] (at most 64)"),
+        ({'x"\r\nX-Evil': "x"}, "field name 'x\"\\r\\nX-Evil': expected letters"),
+        ({"note": "two\nlines"}, "note: a control character or line break is not allowed in a field"),
+        ("model_name=small", 'expected a table of extra form fields, such as { model_name = "small" }'),
+    ],
+)
+def test_extra_fields_are_strings_and_never_dictates_own(fields: object, message: str) -> None:
+    from dictate import ConfigError
+    from dictate.config import from_dict
+
+    with pytest.raises(ConfigError) as info:
+        from_dict({"api": {"fields": fields}})
+    assert message in info.value.message
+    assert info.value.message.startswith("[api] fields = ")
+
+
+def test_extra_fields_are_shown_as_toml_that_reads_back() -> None:
+    import tomllib
+
+    from dictate.config import from_dict, render
+
+    cfg = from_dict({"api": {"fields": {"model_name": "small", "x.y": "z"}}})
+    assert cfg.api.fields == {"model_name": "small", "x.y": "z"}
+    assert ApiConfig().fields == {} and ApiConfig().fields is not ApiConfig().fields
+    shown = render(cfg)
+    assert 'fields = { model_name = "small", "x.y" = "z" }' in shown
+    assert tomllib.loads(shown)["api"]["fields"] == {"model_name": "small", "x.y": "z"}

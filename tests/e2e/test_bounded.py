@@ -190,7 +190,7 @@ def test_max_seconds_ends_a_recording_of_the_real_daemon_and_the_next_one_works(
         finally:
             daemon.kill()
     assert code == 0, err
-    assert out == TEXT * 2  # the stdout output prints each text as it is, as typing would
+    assert out == f"{TEXT}\n" * 2  # the stdout output prints each text as one line
     assert "Traceback" not in err
 
 

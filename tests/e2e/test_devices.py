@@ -132,12 +132,14 @@ def test_wayland_display_without_a_compositor_is_one_line(home: Path, vmic: Virt
 
 
 def test_a_healthy_display_and_microphone_start(home: Path, vmic: VirtualMic, xdisplay: VirtualDisplay) -> None:
-    """The checks pass where the devices are there: the daemon says which microphone it records from."""
+    """The checks pass where the devices are there: with -v the daemon says which microphone it records
+    from (the "ready" line itself stays short)."""
     write_config(home, QUIET + '[output]\nmethod = "type"\n[hotkey]\nkeys = "f9"\n')
-    daemon = proc.Running(["run"], proc.clean_env(home, {**vmic.env, "DISPLAY": xdisplay.name}), stdin=None)
+    daemon = proc.Running(["-v", "run"], proc.clean_env(home, {**vmic.env, "DISPLAY": xdisplay.name}), stdin=None)
     try:
-        line = daemon.wait_for_stderr("ready", timeout=30)
-        assert "microphone: " in line and "output: type (X11 XTEST)" in line
+        assert daemon.wait_for_stderr("ready", timeout=30) == "dictate: ready: hold f9 to dictate, esc cancels\n"
+        line = daemon.wait_for_stderr("microphone: ")
+        assert "output: type: X11 session" in line and "XTEST" in line
     finally:
         daemon.proc.terminate()
         code, _, err = daemon.finish(timeout=30)

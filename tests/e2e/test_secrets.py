@@ -64,7 +64,7 @@ def configure(home: Path, base_url: str, key_line: str) -> Path:
 
 
 @pytest.mark.rig
-@pytest.mark.parametrize("source", ["DICTATE_API_KEY", "api_key_env", "config file"])
+@pytest.mark.parametrize("source", ["DICTATE_API_KEY", "api_key_env", "stored key", "config file"])
 def test_the_key_is_nowhere_but_the_header(
     home: Path, mic_env: dict[str, str], say_once: Say, tmp_path: Path, source: str
 ) -> None:
@@ -76,9 +76,13 @@ def test_the_key_is_nowhere_but_the_header(
     elif source == "api_key_env":
         env["SWEEP_KEY"] = key
         key_line = 'api_key_env = "SWEEP_KEY"\n'
-    else:
+    elif source == "config file":
         key_line = f'api_key = "{key}"\n'
     sweep = Sweep(env, say_once)
+    if source == "stored key":
+        result = proc.run(["key", "set"], env, input=key + "\n")  # as `echo "$KEY" | dictate key set`
+        sweep.printed += [("key set stdout", result.stdout), ("key set stderr", result.stderr)]
+        assert result.returncode == 0, result.stderr
     wav = tmp_path / "speech.wav"
 
     with TranscriptionServer(key=key) as server, TranscriptionServer() as elsewhere:
@@ -143,7 +147,7 @@ def test_the_key_is_nowhere_but_the_header(
     assert "dictate retry" in everything and "***" in everything  # the failures and the echoes happened
     found = {label: leaks(text, key) for label, text in sweep.printed if leaks(text, key)}
     assert found == {}
-    skip = config if source == "config file" else None
+    skip = {"config file": config, "stored key": home / ".config" / "dictate" / "api-key"}.get(source)
     files = [p for p in home.rglob("*") if p.is_file() and p != skip]
     assert any(p.name == "history.db" for p in files) and any(p.parent.name == "spool" for p in files)
     leaked = {str(p): leaks(p.read_bytes().decode("latin-1"), key) for p in files}

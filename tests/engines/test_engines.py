@@ -56,7 +56,10 @@ def test_no_key_and_no_local_engine_is_a_config_error_naming_both_ways(monkeypat
     with pytest.raises(ConfigError) as info:
         choose_engine(from_dict({}), {})
     message = info.value.message
-    assert message.startswith("no API key for https://api.openai.com/v1: export DICTATE_API_KEY or OPENAI_API_KEY;")
+    assert message.startswith(
+        "no API key for https://api.openai.com/v1: store one with `dictate key set` "
+        "(or export DICTATE_API_KEY or OPENAI_API_KEY);"
+    )
     assert message.endswith("or install Whisper for this machine: " + local.pip_command())
 
 
@@ -64,7 +67,8 @@ def test_http_asked_for_with_no_key_for_the_default_endpoint_is_refused_before_s
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(local, "installed", lambda: True)
-    with pytest.raises(ConfigError, match=r'no API key for .*GROQ_API_KEY; or set \[api\] engine = "local"'):
+    refusal = r'no API key for .*`dictate key set`.*GROQ_API_KEY\); or set \[api\] engine = "local"'
+    with pytest.raises(ConfigError, match=refusal):
         choose_engine(from_dict({"api": {"engine": "http", "api_key_env": "GROQ_API_KEY"}}), {})
 
 

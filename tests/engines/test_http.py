@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dictate.audio import Recording, encode
-from dictate.config import ApiConfig
+from dictate.config import ApiConfig, from_dict
 from dictate.engines import TranscriptionError
 from dictate.engines.http import NO_RETRY, HttpEngine, RetryPolicy, build_request
 from tests.rig.server import Reply, TranscriptionServer, sent_key
@@ -122,7 +122,8 @@ def test_errors_are_one_readable_line(server: TranscriptionServer, reply: Reply,
 
 def test_auth_error_without_key_says_to_set_one(server: TranscriptionServer) -> None:
     server.queue(Reply.openai_error(401, "You didn't provide an API key."))
-    with pytest.raises(TranscriptionError, match="no API key is set: export DICTATE_API_KEY or OPENAI_API_KEY"):
+    hint = "no API key is set: store one with `dictate key set`, or export DICTATE_API_KEY or OPENAI_API_KEY"
+    with pytest.raises(TranscriptionError, match=hint):
         client(server, key=None).transcribe(audio())
 
 
@@ -389,3 +390,20 @@ def test_a_key_echoed_in_verbose_json_segments_is_not_typed(server: Transcriptio
     )
     transcript = client(server, response_format="verbose_json").transcribe(audio())
     assert transcript.speech_text == "say ***" and transcript.text == "say ***"
+
+
+def test_extra_fields_are_sent_with_every_request(server: TranscriptionServer) -> None:
+    """[api] fields reach the server as form fields of their own, beside model (faster-whisper-server
+    reads model_name)."""
+    api = from_dict({"api": {"base_url": server.base_url, "fields": {"model_name": "small", "beam": "5"}}}).api
+    req = build_request(api, encode(audio()))
+    assert req.fields == (("model", "whisper-1"), ("model_name", "small"), ("beam", "5"))
+    engine = HttpEngine(api, None, retry=NO_RETRY)
+    try:
+        engine.transcribe(audio())
+        engine.transcribe(audio())
+    finally:
+        engine.close()
+    assert len(server.uploads) == 2
+    for upload in server.uploads:
+        assert upload.fields == {"model": "whisper-1", "model_name": "small", "beam": "5", "file": "<file audio.flac>"}

@@ -12,12 +12,12 @@ from dictate.output.terminal import StdoutOutput, TmuxOutput
 from tests.output.tools import calls, make_tool
 
 
-def test_stdout_adds_nothing() -> None:
+def test_stdout_prints_each_delivery_as_one_line() -> None:
     stream = io.StringIO()
     output = StdoutOutput(stream)
     output.deliver("héllo")
-    output.deliver(" wörld")
-    assert stream.getvalue() == "héllo wörld"
+    output.deliver("wörld")
+    assert stream.getvalue() == "héllo\nwörld\n"
 
 
 def test_tmux_sends_literal_keys_and_never_enter(bin_dir: Path) -> None:
