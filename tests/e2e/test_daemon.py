@@ -19,6 +19,7 @@ from tests.rig import proc
 from tests.rig.display import ClipboardOwner, TkTarget, VirtualDisplay, XtermTarget, XtestKeymap
 from tests.rig.server import Reply, TranscriptionServer
 from tests.rig.sound import VirtualMic, concat_clips
+from tests.rig.speech import misheard
 
 pytestmark = pytest.mark.rig
 
@@ -135,7 +136,7 @@ def test_real_speech_arrives_in_the_window(
         while not tk_window.text() and time.monotonic() < deadline:
             time.sleep(0.05)
         heard = server.uploads[0].recognized
-    assert heard and "fox" in heard and "dog" in heard
+    assert heard and misheard(heard, "the quick brown fox jumps over the lazy dog") <= 3, heard
     assert tk_window.wait_for(heard + " ") == heard + " "
 
 

@@ -22,6 +22,7 @@ from tests.rig import proc
 from tests.rig.display import TkTarget, VirtualDisplay
 from tests.rig.server import TranscriptionServer
 from tests.rig.sound import VirtualMic, concat_clips
+from tests.rig.speech import misheard
 
 pytestmark = pytest.mark.rig
 
@@ -123,6 +124,4 @@ def test_parts_cut_while_speaking_read_as_one_text(
     # One text: the parts in the order spoken, one space between them, nothing doubled at the seams.
     assert typed == " ".join(p.strip() for p in parts) + " "
     assert "  " not in typed and ".." not in typed
-    words = re.sub(r"[^a-z0-9 ]", " ", typed.lower()).split()
-    spoken = " ".join(SENTENCES).split()
-    assert len(words) == len(spoken) and sum(w == s for w, s in zip(words, spoken, strict=True)) >= len(spoken) - 2
+    assert misheard(typed, " ".join(SENTENCES)) <= 2, typed  # Whisper tiny through the live microphone
