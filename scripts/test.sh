@@ -22,4 +22,7 @@ export DICTATE_REQUIRE_RIG=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# Three workers, each with its own rig (microphone, displays, servers): the e2e tests mostly wait on
+# speech played in real time, so three fit on two cores (16 min in one process, 7 in three here).
+# Give `-n 0` to run in one process.
+.venv/bin/python -m pytest -n 3 "$@"
