@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dictate.config import Config
-from dictate.config.schema import Profile, toml_value
+from dictate.config.schema import Profile
+from dictate.config.values import toml_value
 from dictate.output.common import is_terminal
 
 TERMINAL_DEFAULTS: dict[str, dict[str, Any]] = {"text": {"newline_commands": False}, "cleanup": {"enabled": False}}

@@ -40,10 +40,10 @@ from dictate.config.secrets import (
     api_key,
     check_endpoint,
     cleanup_key,
-    display_url,
     endpoint_problem,
     insecure_permissions_warning,
 )
+from dictate.config.values import display_url
 
 __all__ = [
     "APP",

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from dictate.config.paths import config_path, init_command
-from dictate.config.schema import PROFILE_SECTIONS, SECTIONS, Config, Profile, field_default, toml_value
+from dictate.config.schema import PROFILE_SECTIONS, SECTIONS, Config, Profile, field_default
+from dictate.config.values import toml_value
 from dictate.errors import ConfigError
 
 if sys.version_info >= (3, 11):

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from dictate.config.schema import SECTIONS, Config, field_default, toml_value
+from dictate.config.schema import SECTIONS, Config, field_default
+from dictate.config.values import toml_value
 
 
 def render(config: Config) -> str:

@@ -7,16 +7,26 @@ This schema is the single source of truth: validation (`load`), `dictate config 
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from dictate.errors import ConfigError
-from dictate.hotkey import ACCEPTED_HELP, parse_hotkey
+from dictate.config.values import (
+    check_base_url,
+    check_env_name,
+    check_fields,
+    check_hotkey,
+    check_language,
+    check_names,
+    check_optional_hotkey,
+    check_replacements,
+    check_vocabulary,
+    show_env_name,
+    show_url,
+    toml_value,
+)
+from dictate.hotkey import ACCEPTED_HELP
 
 FORMATS = ("wav", "flac", "ogg")
 OUTPUT_METHODS = ("auto", "type", "paste", "stdout", "tmux")
@@ -41,126 +51,6 @@ def _opt(
     return field(default=default, metadata=meta)
 
 
-def _check_hotkey(value: str) -> None:
-    try:
-        parse_hotkey(value)
-    except ConfigError as exc:
-        raise ValueError(exc.message) from None
-
-
-def _check_optional_hotkey(value: str) -> None:
-    if value:
-        _check_hotkey(value)
-
-
-def _check_names(value: Any) -> None:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ValueError('expected a list of names, such as ["xterm", "kitty"]')
-
-
-def _check_vocabulary(value: Any) -> None:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() and "\n" not in v for v in value):
-        raise ValueError('expected a list of words or names, such as ["Kubernetes", "PostgreSQL"]')
-
-
-# A spoken phrase: words (letters, digits, inner apostrophes or hyphens) separated by spaces.
-_SPOKEN = re.compile(r"\s*[^\W_]+(?:['’-][^\W_]+)*(?:\s+[^\W_]+(?:['’-][^\W_]+)*)*\s*")
-
-
-def _check_replacements(value: Any) -> None:
-    if not isinstance(value, dict):
-        raise ValueError('expected a table of spoken phrase = what to write, such as { "fast api" = "FastAPI" }')
-    for spoken, written in value.items():
-        if not isinstance(written, str):
-            raise ValueError(f"{json.dumps(spoken, ensure_ascii=False)}: expected the text to write, as a string")
-        if not _SPOKEN.fullmatch(spoken):
-            raise ValueError(
-                f"{json.dumps(spoken, ensure_ascii=False)} is not a spoken phrase: write the words as they are said "
-                '(letters, digits and spaces), e.g. "c sharp" = "C#"'
-            )
-
-
-def _check_language(value: str) -> None:
-    if value and not re.fullmatch(r"[a-z]{2,3}", value):
-        raise ValueError("expected an ISO-639-1 code such as 'en' or 'de', or empty to detect")
-
-
-def display_url(url: str) -> str:
-    """`url` fit to show: without a user name or password."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
-
-
-def _check_base_url(value: str) -> None:
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        parts = urlsplit("")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected an http(s) URL such as 'https://api.openai.com/v1'")
-    if "@" in parts.netloc:
-        raise ValueError("a URL with a user name or password is refused: remove it and give the key in DICTATE_API_KEY")
-    if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
-        raise ValueError("expected a URL without ?query or #fragment (the endpoint's path is appended to it)")
-
-
-# The form fields dictate sends itself, and the [api] key that sets each.
-OWN_FIELDS = {
-    "model": "[api] model",
-    "language": "[api] language",
-    "prompt": "[api] prompt",
-    "temperature": "[api] temperature",
-    "response_format": "[api] response_format",
-}
-_FIELD_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
-
-
-def _check_fields(value: Any) -> None:
-    if not isinstance(value, dict):
-        raise ValueError('expected a table of extra form fields, such as { model_name = "small" }')
-    for name, text in value.items():
-        if not _FIELD_NAME.fullmatch(name):
-            raise ValueError(f"field name {name!r}: expected letters, digits, _ . - [ ] (at most 64)")
-        if name == "file":
-            raise ValueError("'file' is the audio dictate sends; it cannot be replaced")
-        if name in OWN_FIELDS:
-            raise ValueError(f"{name!r} is sent by dictate itself from {OWN_FIELDS[name]}; set that instead")
-        if not isinstance(text, str):
-            raise ValueError(f'{name} = {toml_value(text)}: expected a string, such as {name} = "{text}"')
-        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-            raise ValueError(f"{name}: a control character or line break is not allowed in a field")
-
-
-def _show_url(value: Any) -> str:
-    return toml_value(display_url(value)) if isinstance(value, str) else toml_value(value)
-
-
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _looks_like_key(value: str) -> bool:
-    from dictate.errors import redact
-
-    return redact(value) != value
-
-
-def _check_env_name(value: str) -> None:
-    if value and (not _ENV_NAME.fullmatch(value) or _looks_like_key(value)):
-        raise ValueError(
-            "expected the name of an environment variable, such as OPENAI_API_KEY (a key itself goes in "
-            "that variable, or in DICTATE_API_KEY)"
-        )
-
-
-def _show_env_name(value: Any) -> str:
-    if isinstance(value, str) and _ENV_NAME.fullmatch(value) and not _looks_like_key(value):
-        return toml_value(value)
-    return "(hidden)"
-
-
 @dataclass(frozen=True)
 class ApiConfig:
     engine: str = _opt(
@@ -172,22 +62,22 @@ class ApiConfig:
     base_url: str = _opt(
         "https://api.openai.com/v1",
         "OpenAI-compatible endpoint; /audio/transcriptions is appended (no user:password@ in it)",
-        check=_check_base_url,
-        show=_show_url,
+        check=check_base_url,
+        show=show_url,
     )
     model: str = _opt("whisper-1", "transcription model, e.g. whisper-1, whisper-large-v3-turbo (Groq)")
     api_key_env: str = _opt(
         "OPENAI_API_KEY",
         "name of the environment variable holding the key (DICTATE_API_KEY wins over it)",
-        check=_check_env_name,
-        show=_show_env_name,
+        check=check_env_name,
+        show=show_env_name,
     )
     api_key: str = _opt(
         "",
         "the key itself; prefer the environment, and keep this file private (chmod 600)",
         show=lambda _value: "(hidden)",
     )
-    language: str = _opt("", "ISO-639-1 code such as 'en'; empty lets the model detect", check=_check_language)
+    language: str = _opt("", "ISO-639-1 code such as 'en'; empty lets the model detect", check=check_language)
     prompt: str = _opt("", "vocabulary or style hint (the model keeps only its last 224 tokens)")
     temperature: float = _opt(0.0, "sampling temperature, 0 to 1; sent only when not 0", minimum=0, maximum=1)
     response_format: str = _opt(
@@ -230,7 +120,7 @@ class ApiConfig:
         "extra form fields sent with every request, for servers that need them, e.g. "
         '{ model_name = "small" } (faster-whisper-server); strings only; model, language, prompt, '
         "temperature and response_format are set by their own keys, and file is the audio",
-        check=_check_fields,
+        check=check_fields,
         show=lambda value: "{ " + ", ".join(map(str, value)) + " }" if isinstance(value, dict) else toml_value(value),
     )
     min_part_seconds: float = _opt(
@@ -285,12 +175,12 @@ class HotkeyConfig:
     keys: str = _opt(
         "ctrl+alt+space",
         ACCEPTED_HELP.replace("'+'-joined key names", "'+'-joined key names, case-insensitive"),
-        check=_check_hotkey,
+        check=check_hotkey,
     )
     mode: str = _opt(
         "hold", "hold (record while held) | toggle (press to start, press to stop)", choices=("hold", "toggle")
     )
-    cancel: str = _opt("esc", "drops the recording in progress; empty for none", check=_check_optional_hotkey)
+    cancel: str = _opt("esc", "drops the recording in progress; empty for none", check=check_optional_hotkey)
 
 
 @dataclass(frozen=True)
@@ -309,7 +199,7 @@ class OutputConfig:
         [],
         "window classes (X11 WM_CLASS, Wayland app_id; any case) treated as terminals, pasted into with "
         "Shift+Insert, in addition to the built-in list (xterm, kitty, foot, gnome-terminal and others)",
-        check=_check_names,
+        check=check_names,
     )
     restore_clipboard: bool = _opt(
         True, "after pasting, put back what the clipboard held (every format on X11) once the window has read it"
@@ -351,7 +241,7 @@ class TextConfig:
     vocabulary: list[str] = _opt(  # noqa: RUF009 - _opt gives lists a default_factory
         [],
         'words and names to spell right, e.g. ["Kubernetes", "PostgreSQL"]: prompt hints, and spellings restored',
-        check=_check_vocabulary,
+        check=check_vocabulary,
     )
     vocabulary_file: str = _opt(
         "vocabulary.txt",
@@ -360,7 +250,7 @@ class TextConfig:
     replacements: dict[str, str] = _opt(  # noqa: RUF009 - _opt gives dicts a default_factory
         {},
         'spoken phrase = what to write, e.g. { "fast api" = "FastAPI" }: whole words, any case, longest first',
-        check=_check_replacements,
+        check=check_replacements,
     )
     commands: bool = _opt(
         False,
@@ -380,15 +270,15 @@ class CleanupConfig:
     base_url: str = _opt(
         "https://api.openai.com/v1",
         "OpenAI-compatible chat endpoint (+ /chat/completions): OpenAI, Groq, llama.cpp, Ollama's /v1, vLLM",
-        check=_check_base_url,
-        show=_show_url,
+        check=check_base_url,
+        show=show_url,
     )
     model: str = _opt("gpt-4o-mini", "chat model, e.g. gpt-4o-mini, llama-3.1-8b-instant (Groq), qwen2.5:3b (Ollama)")
     api_key_env: str = _opt(
         "OPENAI_API_KEY",
         "variable holding the chat endpoint's key; unset: the transcription key, when on the same host",
-        check=_check_env_name,
-        show=_show_env_name,
+        check=check_env_name,
+        show=show_env_name,
     )
     prompt: str = _opt("", 'extra instructions for the clean-up, e.g. "British spelling"')
     timeout: float = _opt(
@@ -450,25 +340,3 @@ def field_default(f: dataclasses.Field[Any]) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return f.default
-
-
-def toml_value(value: Any) -> str:
-    """A setting's value written as TOML, as error messages, `config show` and the example file show it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        return "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _toml_key(key: str) -> str:
-    """A key of an inline table: bare when TOML allows it, else quoted."""
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)

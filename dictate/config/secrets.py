@@ -11,7 +11,8 @@ import stat
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from dictate.config.schema import CleanupConfig, Config, display_url
+from dictate.config.schema import CleanupConfig, Config
+from dictate.config.values import display_url
 from dictate.errors import ConfigError, add_secret
 
 

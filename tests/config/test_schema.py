@@ -13,8 +13,8 @@ from dictate.config.schema import (
     HotkeyConfig,
     OutputConfig,
     field_default,
-    toml_value,
 )
+from dictate.config.values import toml_value
 
 
 def check_of(cls: type, name: str) -> Callable[[Any], None]:
