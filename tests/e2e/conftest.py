@@ -7,12 +7,14 @@ When the display cannot start, tests.conftest.rig_unavailable skips them locally
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import rig_unavailable
 from tests.rig.display import TkTarget, VirtualDisplay, XtermTarget, clear_selections
 from tests.rig.sound import RigUnavailable
+from tests.rig.usermanager import UserManager
 from tests.rig.wayland import FootTarget, HeadlessSway
 
 
@@ -104,3 +106,15 @@ def foot_window(_foot_window: FootTarget) -> FootTarget:
     """The foot terminal under headless sway, focused, its received bytes cleared."""
     _foot_window.clear()
     return _foot_window
+
+
+@pytest.fixture
+def manager(env: dict[str, str], tmp_path: Path) -> Iterator[UserManager]:
+    """A real `systemd --user` for the test's `env` (each module that uses it says what `env` is)."""
+    manager = UserManager(env, tmp_path / "systemd.log")
+    try:
+        manager.start()
+    except RigUnavailable as exc:
+        rig_unavailable(str(exc))
+    yield manager
+    manager.stop()

@@ -7,16 +7,15 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import rig_unavailable, write_config
+from tests.conftest import write_config
 from tests.rig import proc
 from tests.rig.display import VirtualDisplay
 from tests.rig.server import TranscriptionServer
-from tests.rig.sound import RigUnavailable, VirtualMic, make_clip
+from tests.rig.sound import VirtualMic, make_clip
 from tests.rig.usermanager import UserManager
 
 pytestmark = pytest.mark.rig
@@ -33,17 +32,6 @@ def env(home: Path, vmic: VirtualMic, xdisplay: VirtualDisplay) -> dict[str, str
     for name in ("VIRTUAL_ENV", "PYTHONUNBUFFERED", "DBUS_SESSION_BUS_ADDRESS"):
         env.pop(name, None)
     return env
-
-
-@pytest.fixture
-def manager(env: dict[str, str], tmp_path: Path) -> Iterator[UserManager]:
-    manager = UserManager(env, tmp_path / "systemd.log")
-    try:
-        manager.start()
-    except RigUnavailable as exc:
-        rig_unavailable(str(exc))
-    yield manager
-    manager.stop()
 
 
 def shell(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

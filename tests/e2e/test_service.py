@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from tests.conftest import rig_unavailable, write_config
 from tests.rig import proc
 from tests.rig.display import TkTarget, VirtualDisplay
 from tests.rig.server import TranscriptionServer
-from tests.rig.sound import RigUnavailable, VirtualMic
+from tests.rig.sound import VirtualMic
 from tests.rig.usermanager import UserManager
 
 pytestmark = pytest.mark.rig
@@ -36,17 +36,6 @@ def env(home: Path, vmic: VirtualMic, xdisplay: VirtualDisplay) -> dict[str, str
     env = proc.clean_env(home, {**vmic.env, "DISPLAY": xdisplay.name})
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     return env
-
-
-@pytest.fixture
-def manager(env: dict[str, str], tmp_path: Path) -> Iterator[UserManager]:
-    manager = UserManager(env, tmp_path / "systemd.log")
-    try:
-        manager.start()
-    except RigUnavailable as exc:
-        rig_unavailable(str(exc))
-    yield manager
-    manager.stop()
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
