@@ -406,7 +406,7 @@ class Dictation:
             self.sent_at = max(self.sent_at or 0.0, transcript.sent_at or 0.0) or None
             if transcript.server_seconds is not None:
                 self.server = (self.server or 0.0) + transcript.server_seconds
-        return speech_of(transcript)
+        return speech_of(transcript, part)
 
 
 def open_history(config: Config) -> History:

@@ -1,7 +1,8 @@
 """The text layer of a dictation: from the transcripts of its parts to the text that is delivered.
 A dictation (dictation.py) and `dictate transcribe` (cli/recordings.py) both go through it.
 
-A part's transcript counts as speech unless it repeats its prompt (`speech_of`). Then the pure
+A part's transcript counts as speech unless it repeats its prompt, or is one of Whisper's phrases
+over silence said over a part that holds hardly any speech (`speech_of`). Then the pure
 rules of dictate.text, in order: sanitize and the silence filter (the transcript as heard), then
 vocabulary spellings, replacements and spoken commands (text.pipeline), then the output's newline
 rule. Then, when [cleanup] is on for this dictation, the clean-up by a chat model, which can only
@@ -19,12 +20,13 @@ from typing import TYPE_CHECKING
 
 from dictate.config import Config
 from dictate.errors import DictateError
-from dictate.text import join, process, sanitize
+from dictate.text import is_hallucination, join, process, sanitize
 from dictate.text.echo import is_echo
 from dictate.text.pipeline import Rules, apply
 from dictate.text.prompt import vocabulary_room
 
 if TYPE_CHECKING:
+    from dictate.audio import Recording
     from dictate.engines import Transcript
     from dictate.engines.chat import Cleaner
 
@@ -41,12 +43,32 @@ class Written:
     cleanup_seconds: float | None = None  # how long the clean-up took, when it ran
 
 
-def speech_of(transcript: Transcript) -> str:
-    """A part's transcript as speech: empty when the model repeated its prompt instead (an echo)."""
-    if is_echo(transcript.speech_text, transcript.prompt):
+# A part with less speech than this (by the energy gate) that comes back as one of Whisper's phrases
+# over silence ("Thank you.") was a breath or a click: the silent end of a dictation held a moment
+# after the last word is the usual case. A spoken "thank you" holds about twice as much.
+PHRASE_OVER_SILENCE_SECONDS = 0.3
+
+
+def speech_of(transcript: Transcript, part: Recording) -> str:
+    """A part's transcript as speech: empty when the model repeated its prompt instead (an echo), or
+    answered one of its phrases over silence for a part that holds hardly any speech, which the
+    segments, when the engine gives them, also say is no speech."""
+    text = transcript.speech_text
+    if is_echo(text, transcript.prompt):
         log.info("the transcript of a part repeated the prompt, not speech: it is dropped")
         return ""
-    return transcript.speech_text
+    if is_hallucination(text) and _hardly_speech(transcript, part):
+        log.info("a part of %.1f s with hardly any speech came back as %r: taken as silence", part.seconds, text)
+        return ""
+    return text
+
+
+def _hardly_speech(transcript: Transcript, part: Recording) -> bool:
+    from dictate.audio import speech_seconds
+
+    if transcript.segments and not all(s.no_speech_prob > 0.5 for s in transcript.segments):
+        return False
+    return speech_seconds(part) < PHRASE_OVER_SILENCE_SECONDS
 
 
 def rules_for(settings: Config) -> Rules:

@@ -15,10 +15,12 @@ import pytest
 from dictate.audio import Recording
 from dictate.config import Config, from_dict
 from dictate.dictation import Pipeline
+from dictate.engines import Segment, Transcript, local
 from dictate.engines.chat import CleanupError
 from dictate.engines.http import NO_RETRY, HttpEngine
 from dictate.engines.local import LocalEngine
 from dictate.store import History
+from dictate.text_layer import speech_of
 from tests.rig.server import Reply, TranscriptionServer
 
 RATE = 16000
@@ -106,11 +108,12 @@ class EchoingModel:
 
 @pytest.mark.parametrize("engine", ["http", "local"])
 def test_a_transcript_that_echoes_the_prompt_is_not_speech(
-    server: TranscriptionServer, tmp_path: Path, engine: str
+    server: TranscriptionServer, tmp_path: Path, engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     vocabulary = {"text": {"vocabulary": ["Kubernetes", "PostgreSQL", "Anthropic"]}}
     p = pipeline(server, tmp_path, vocabulary)
     if engine == "local":
+        monkeypatch.setattr(local, "has_speech", lambda audio: True)  # Silero hears no speech in a sine
         model = EchoingModel()
         p.engine = LocalEngine(p.config.api, p.config.local)
         p.engine._model = model  # loaded: Whisper itself is not what is tested here
@@ -169,3 +172,49 @@ def test_a_spoken_new_line_at_either_end_is_kept_where_newlines_are_allowed(
     closed = pipeline(server, tmp_path / "b", {"text": {"commands": True}})
     server.queue(Reply(body={"text": "dear anna comma new line thanks new line"}))
     assert closed.start(source="run").finish(speech(1.5)).text == "dear anna, thanks"
+
+
+# ---- Whisper's phrases over a part with hardly any speech ------------------------------------------
+
+
+def breath(seconds: float = 3.0) -> Recording:
+    """The silent end of a dictation held a moment after the last word: a low noise floor (-60 dBFS)
+    with one short burst (0.15 s at about -40 dBFS), a breath or a click."""
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 33, int(seconds * RATE))
+    at = int(1.2 * RATE)
+    noise[at : at + int(0.15 * RATE)] += rng.normal(0, 330, int(0.15 * RATE))
+    return Recording(noise.astype(np.int16), RATE)
+
+
+def said(text: str, no_speech: float | None) -> Transcript:
+    segments = None if no_speech is None else (Segment(text, no_speech, -0.8, 0.6),)
+    return Transcript(text=text, segments=segments)
+
+
+@pytest.mark.parametrize(
+    ("text", "no_speech", "part", "kept"),
+    [
+        (" Thank you.", 0.91, "breath", False),  # what tiny.en answered for the silent tail of a dictation
+        (" Thank you.", None, "breath", False),  # a provider that gives no segments: the audio decides
+        (" Thanks for watching!", 0.7, "breath", False),
+        (" Thank you.", 0.2, "breath", True),  # the model heard speech: kept
+        (" Thank you.", 0.91, "speech", True),  # a part with a word's worth of speech: kept
+        (" Thank you.", None, "speech", True),
+        (" Thank you for the report.", 0.91, "breath", True),  # not one of the phrases
+    ],
+)
+def test_a_phrase_over_a_part_with_hardly_any_speech_is_silence(
+    text: str, no_speech: float | None, part: str, kept: bool
+) -> None:
+    audio = breath() if part == "breath" else speech(0.6)
+    assert speech_of(said(text, no_speech), audio) == (text if kept else "")
+
+
+def test_the_silent_end_of_a_dictation_adds_no_thank_you(server: TranscriptionServer, tmp_path: Path) -> None:
+    p = pipeline(server, tmp_path, {})
+    server.queue(Reply(body={"text": "Please send the report by Friday."}), Reply(body={"text": " Thank you."}))
+    dictation = p.start(source="run")
+    dictation.add(speech(3.5))
+    result = dictation.finish(breath())
+    assert len(server.uploads) == 2 and result.text == "Please send the report by Friday."

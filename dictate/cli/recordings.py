@@ -80,7 +80,7 @@ def _transcribe_file(path: str, engine: Engine, layer: TextLayer, cfg: Config) -
             nonlocal parts
             for part in ready:
                 try:
-                    texts.append(speech_of(engine.transcribe(part, join(texts), cfg.text.vocabulary)))
+                    texts.append(speech_of(engine.transcribe(part, join(texts), cfg.text.vocabulary), part))
                 except TranscriptionError as exc:
                     raise DictateError(f"{path}: {exc.message}", ExitCode.FAILURE) from None
                 parts += 1

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from dictate.engines import Segment, Transcript, TranscriptionError
 from dictate.errors import ConfigError, DictateError
 from dictate.text.prompt import prompt_for
@@ -31,6 +33,18 @@ log = logging.getLogger("dictate")
 SIZES = ("tiny", "base", "small", "medium", "large")
 # Whisper's own fall-back when a decode fails its checks; [api] temperature set to more than 0 replaces it.
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def has_speech(audio: np.ndarray) -> bool:
+    """Whether Silero's voice activity detector (shipped with faster-whisper) hears any speech in
+    16 kHz float audio. True when it cannot run: then the model decides, as without it."""
+    try:
+        from faster_whisper.vad import get_speech_timestamps
+
+        return bool(get_speech_timestamps(audio))
+    except Exception as exc:
+        log.debug("no voice activity detector (%s): every part is decoded", exc)
+        return True
 
 
 def installed() -> bool:
@@ -164,6 +178,7 @@ class LocalEngine:
             )
         except (MemoryError, RuntimeError, ValueError) as exc:
             raise DictateError(self._load_failure(exc)) from None
+        has_speech(np.zeros(1600, dtype=np.float32))  # loads Silero now, not at the first dictation
         self.load_seconds = time.monotonic() - started
         self.name = f"local {self.settings.model} ({self.device}, {self.compute_type})"
         log.debug("model %s loaded from %s in %.2f s", self.settings.model, self.folder, self.load_seconds)
@@ -184,6 +199,13 @@ class LocalEngine:
         audio = recording.at_rate(16000).samples.astype("float32") / 32768.0
         prompt = prompt_for(self.api.prompt, before, vocabulary)  # the same prompt as the http engine's
         started = time.monotonic()
+        if not has_speech(audio):
+            # Nothing decoded where Silero hears no speech: Whisper would answer a phrase ("Thank you.")
+            # or, failing its checks, decode again at each fall-back temperature (8 s for a 3 s silent
+            # tail with tiny.en on two cores).
+            return Transcript(
+                "", segments=(), server_seconds=time.monotonic() - started, sent_at=started, prompt=prompt
+            )
         with self._lock:
             try:
                 segments, _info = self._model.transcribe(

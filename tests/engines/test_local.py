@@ -129,23 +129,13 @@ def test_real_speech_comes_back_with_segments(tiny: LocalEngine, clip: Callable[
     assert transcript.segments and all(s.no_speech_prob < 0.5 for s in transcript.segments)
 
 
-def test_the_text_before_is_the_prompt(tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, Any] = {}
-    model = tiny._model
-    real = model.transcribe
-
-    def spy(audio: Any, **kwargs: Any) -> Any:
-        seen.update(kwargs)
-        return real(audio, **kwargs)
-
-    monkeypatch.setattr(model, "transcribe", spy)
-    tiny.transcribe(Recording(np.zeros(8000, dtype=np.int16), 16000), "The meeting is about Kubernetes.")
-    assert seen["initial_prompt"] == "The meeting is about Kubernetes."
-    assert seen["language"] == "en"
+def spoken(clip: Callable[[str], Path], text: str) -> Recording:
+    samples, rate = sf.read(clip(text), dtype="int16")
+    return Recording(samples, rate)
 
 
-def test_the_vocabulary_is_in_the_prompt_and_the_transcript_names_its_prompt(
-    tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch
+def test_the_text_before_is_the_prompt(
+    tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch, clip: Callable[[str], Path]
 ) -> None:
     seen: dict[str, Any] = {}
     model = tiny._model
@@ -156,8 +146,24 @@ def test_the_vocabulary_is_in_the_prompt_and_the_transcript_names_its_prompt(
         return real(audio, **kwargs)
 
     monkeypatch.setattr(model, "transcribe", spy)
-    silence = Recording(np.zeros(8000, dtype=np.int16), 16000)
-    transcript = tiny.transcribe(silence, "The meeting is about", ["Kubernetes", "PostgreSQL"])
+    tiny.transcribe(spoken(clip, "on friday"), "The meeting is about Kubernetes.")
+    assert seen["initial_prompt"] == "The meeting is about Kubernetes."
+    assert seen["language"] == "en"
+
+
+def test_the_vocabulary_is_in_the_prompt_and_the_transcript_names_its_prompt(
+    tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch, clip: Callable[[str], Path]
+) -> None:
+    seen: dict[str, Any] = {}
+    model = tiny._model
+    real = model.transcribe
+
+    def spy(audio: Any, **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        return real(audio, **kwargs)
+
+    monkeypatch.setattr(model, "transcribe", spy)
+    transcript = tiny.transcribe(spoken(clip, "on friday"), "The meeting is about", ["Kubernetes", "PostgreSQL"])
     assert seen["initial_prompt"] == "Kubernetes, PostgreSQL. The meeting is about"  # as the http engine prompts
     assert transcript.prompt == seen["initial_prompt"]  # so that an echo of it is told from speech
 
@@ -166,3 +172,27 @@ def test_a_recording_at_another_rate_is_resampled(tiny: LocalEngine, clip: Calla
     samples, rate = sf.read(clip("good morning everyone"), dtype="int16")
     at_8k = Recording(samples, rate).at_rate(8000)
     assert "morning" in tiny.transcribe(at_8k).text.lower()
+
+
+def test_a_part_without_speech_is_not_decoded(
+    tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch, clip: Callable[[str], Path]
+) -> None:
+    """The silent end of a dictation (a low floor and a breath): Whisper would answer "Thank you." or
+    decode again at every fall-back temperature; Silero hears no speech, so nothing is decoded."""
+    decoded: list[int] = []
+    model = tiny._model
+    real = model.transcribe
+
+    def counting(audio: Any, **kwargs: Any) -> Any:
+        decoded.append(len(audio))
+        return real(audio, **kwargs)
+
+    monkeypatch.setattr(model, "transcribe", counting)
+    rng = np.random.default_rng(3)
+    tail = rng.normal(0, 33, 3 * 16000)
+    tail[19200:21600] += rng.normal(0, 330, 2400)
+    for silent in (np.zeros(3 * 16000), tail):
+        transcript = tiny.transcribe(Recording(silent.astype(np.int16), 16000), "The report is due on Friday.")
+        assert (transcript.text, transcript.segments) == ("", ())
+    assert decoded == []
+    assert "friday" in tiny.transcribe(spoken(clip, "on friday")).text.lower() and len(decoded) == 1

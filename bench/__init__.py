@@ -1,1 +1,0 @@
-"""Benchmarks: `python -m bench.run` measures everything and rewrites docs/benchmarks.md."""
