@@ -24,6 +24,7 @@ SECTIONS = [
     ("bench.resampling", []),
     ("bench.long_files", []),
     ("bench.text", []),
+    ("bench.local", []),
     ("bench.completion", []),
 ]
 
