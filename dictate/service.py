@@ -23,6 +23,7 @@ from pathlib import Path
 from dictate import control
 from dictate.config.paths import config_dir, state_dir
 from dictate.errors import DictateError
+from dictate.files import replace_file
 from dictate.servicefiles import UNIT_NAME, autostart_text, unit_text
 
 log = logging.getLogger("dictate")
@@ -101,18 +102,11 @@ def manager_answers(environ: Mapping[str, str] = os.environ) -> Outcome:
 
 
 def write_file(path: Path, text: str) -> None:
-    """Write `text` to `path` all or nothing (a temporary file beside it, renamed over it)."""
+    """Write `text` to `path` all or nothing (dictate.files.replace_file); one line when the disk refuses."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
+        replace_file(path, text.encode("utf-8"))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         raise DictateError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

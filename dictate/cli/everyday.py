@@ -111,11 +111,13 @@ def _config_given(args: argparse.Namespace) -> str | None:
 def cmd_completion(args: argparse.Namespace) -> int:
     """Print tab completion for bash, zsh or fish, generated from the command line's grammar, or install it."""
     if args.install:
+        from dictate.service import write_file
+
         if args.shell:
             raise ConfigError("give a shell to print its completion, or --install for all three, not both")
         for shell in SHELLS:
             path = completion_path(shell)
-            write_text(path, completion_script(shell))
+            write_file(path, completion_script(shell))
             log.info("%s completion: %s", shell, path)
         folder = completion_path("zsh").parent
         log.info("zsh finds it with this line before compinit in ~/.zshrc: fpath=(%s $fpath)", folder)
@@ -138,12 +140,6 @@ def completion_path(shell: str, environ: Mapping[str, str] = os.environ) -> Path
     if shell == "zsh":
         return data / "zsh" / "site-functions" / "_dictate"
     return config / "fish" / "completions" / "dictate.fish"
-
-
-def write_text(path: Path, text: str) -> None:
-    from dictate.service import write_file
-
-    write_file(path, text)
 
 
 def completion_script(shell: str) -> str:

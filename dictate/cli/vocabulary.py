@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from dictate.cli.dictating import load_config
@@ -57,12 +55,10 @@ def cmd_vocabulary(args: argparse.Namespace) -> int:
 
 def _write(path: Path, text: str) -> None:
     """Replace the file's content all at once (a crash leaves the old list or the new one, never half)."""
+    from dictate.files import replace_file
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        replace_file(path, text.encode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -8,7 +8,6 @@ the same for every source.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from dictate.config.paths import config_dir
 from dictate.errors import ConfigError
+from dictate.files import replace_file, sync_folder
 
 KEY_FILE = "api-key"
 MAX_KEY_BYTES = 4096  # far above any provider's key; a file bigger than this is not a key
@@ -54,23 +54,10 @@ def write_key(key: str, environ: Mapping[str, str] = os.environ) -> Path:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create {folder}: {exc.strerror or exc}") from None
-    temporary = folder / f".{KEY_FILE}.{os.getpid()}.tmp"
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()  # left by a process of ours that died here
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            os.fchmod(fd, 0o600)  # whatever the umask
-            os.write(fd, key.encode("utf-8") + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
+        replace_file(path, key.encode("utf-8") + b"\n", 0o600)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         raise ConfigError(f"cannot store the key in {path}: {exc.strerror or exc}") from None
-    _sync_folder(folder)
     return path
 
 
@@ -83,7 +70,7 @@ def remove_key(environ: Mapping[str, str] = os.environ) -> Path | None:
         return None
     except OSError as exc:
         raise ConfigError(f"cannot remove the stored key {path}: {exc.strerror or exc}") from None
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
     return path
 
 
@@ -105,13 +92,3 @@ def key_file_problem(environ: Mapping[str, str] = os.environ) -> str | None:
             f"(mode {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}"
         )
     return None
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a rename or removal in `folder` durable (best effort: not every file system allows it)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -134,36 +134,35 @@ def spoken(clip: Callable[[str], Path], text: str) -> Recording:
     return Recording(samples, rate)
 
 
-def test_the_text_before_is_the_prompt(
-    tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch, clip: Callable[[str], Path]
-) -> None:
-    seen: dict[str, Any] = {}
+@pytest.fixture
+def decoded(tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The model's decodes, each as the keyword arguments it was given (the audio under "audio")."""
+    calls: list[dict[str, Any]] = []
     model = tiny._model
     real = model.transcribe
 
     def spy(audio: Any, **kwargs: Any) -> Any:
-        seen.update(kwargs)
+        calls.append({"audio": audio, **kwargs})
         return real(audio, **kwargs)
 
     monkeypatch.setattr(model, "transcribe", spy)
+    return calls
+
+
+def test_the_text_before_is_the_prompt(
+    tiny: LocalEngine, decoded: list[dict[str, Any]], clip: Callable[[str], Path]
+) -> None:
     tiny.transcribe(spoken(clip, "on friday"), "The meeting is about Kubernetes.")
+    (seen,) = decoded
     assert seen["initial_prompt"] == "The meeting is about Kubernetes."
     assert seen["language"] == "en"
 
 
 def test_the_vocabulary_is_in_the_prompt_and_the_transcript_names_its_prompt(
-    tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch, clip: Callable[[str], Path]
+    tiny: LocalEngine, decoded: list[dict[str, Any]], clip: Callable[[str], Path]
 ) -> None:
-    seen: dict[str, Any] = {}
-    model = tiny._model
-    real = model.transcribe
-
-    def spy(audio: Any, **kwargs: Any) -> Any:
-        seen.update(kwargs)
-        return real(audio, **kwargs)
-
-    monkeypatch.setattr(model, "transcribe", spy)
     transcript = tiny.transcribe(spoken(clip, "on friday"), "The meeting is about", ["Kubernetes", "PostgreSQL"])
+    (seen,) = decoded
     assert seen["initial_prompt"] == "Kubernetes, PostgreSQL. The meeting is about"  # as the http engine prompts
     assert transcript.prompt == seen["initial_prompt"]  # so that an echo of it is told from speech
 
@@ -175,19 +174,10 @@ def test_a_recording_at_another_rate_is_resampled(tiny: LocalEngine, clip: Calla
 
 
 def test_a_part_without_speech_is_not_decoded(
-    tiny: LocalEngine, monkeypatch: pytest.MonkeyPatch, clip: Callable[[str], Path]
+    tiny: LocalEngine, decoded: list[dict[str, Any]], clip: Callable[[str], Path]
 ) -> None:
     """The silent end of a dictation (a low floor and a breath): Whisper would answer "Thank you." or
     decode again at every fall-back temperature; Silero hears no speech, so nothing is decoded."""
-    decoded: list[int] = []
-    model = tiny._model
-    real = model.transcribe
-
-    def counting(audio: Any, **kwargs: Any) -> Any:
-        decoded.append(len(audio))
-        return real(audio, **kwargs)
-
-    monkeypatch.setattr(model, "transcribe", counting)
     rng = np.random.default_rng(3)
     tail = rng.normal(0, 33, 3 * 16000)
     tail[19200:21600] += rng.normal(0, 330, 2400)
