@@ -29,6 +29,7 @@ from dictate.errors import DictateError
 COMMANDS = ("start", "stop", "toggle", "cancel", "status", "pause", "resume", "quit", "follow")
 QUIT_MARGIN = 10.0  # seconds `ctl quit` waits for the daemon to go beyond the time it said it needs
 MAX_LINE = 1024
+CLOSE_WAIT = 2.0  # seconds closing the server waits for the answer it is writing
 
 
 NOTES_COMMANDS = ("pause", "resume")
@@ -108,6 +109,8 @@ class ControlServer:
         self._thread.start()
 
     def close(self) -> None:
+        """Stop accepting, then let the answer being written go out (up to CLOSE_WAIT): the process
+        may leave right after this, and a `quit` must not lose its reply to the exit."""
         if self._sock is not None:
             sock, self._sock = self._sock, None
             with contextlib.suppress(OSError):
@@ -115,6 +118,8 @@ class ControlServer:
             sock.close()
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(CLOSE_WAIT)
 
     def _serve(self) -> None:
         while self._sock is not None:
@@ -212,11 +217,15 @@ def send(command: str, path: Path | None = None, timeout: float = 5) -> dict[str
     """Send one command to the running daemon and return its reply."""
     path = path or socket_path()
     with connect(path, timeout) as sock:
-        sock.sendall(command.encode() + b"\n")
         try:
+            sock.sendall(command.encode() + b"\n")
             line = _read_line(sock)
         except TimeoutError:
             raise DictateError(f"the daemon did not answer within {timeout:g} s") from None
+        except (ConnectionResetError, BrokenPipeError):
+            line = ""  # it hung up
+    if not line:
+        raise DictateError(f"the daemon hung up without answering {command!r}; see its log")
     try:
         reply = json.loads(line)
     except ValueError:

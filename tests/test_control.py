@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import stat
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +51,41 @@ def test_a_second_daemon_is_refused_and_a_stale_socket_replaced(tmp_path: Path) 
         assert send("status", path)["second"] is True
     finally:
         second.close()
+
+
+def test_closing_the_server_lets_the_answer_being_written_go_out(tmp_path: Path) -> None:
+    """`ctl quit`: the main loop has put its reply and the process leaves right after closing the
+    server, so close() must not return before the reply is on its way (it once came back empty)."""
+    answering = threading.Event()
+
+    def handler(command: str) -> dict[str, object]:
+        answering.set()
+        time.sleep(0.3)  # the answering thread is slow to be scheduled
+        return {"ok": True, "wait": 1.5}
+
+    server = ControlServer(tmp_path / "d.sock", handler)
+    server.start()
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(str(server.path))
+        client.sendall(b"quit\n")
+        assert answering.wait(5)
+        server.close()
+        ready, _, _ = select.select([client], [], [], 0)  # no waiting: the line is already here
+        assert ready == [client]
+        assert client.recv(100) == b'{"ok": true, "wait": 1.5}\n'
+
+
+def test_a_daemon_that_hangs_up_without_answering_is_said_so(tmp_path: Path) -> None:
+    path = tmp_path / "d.sock"
+    with socket.socket(socket.AF_UNIX) as mute:
+        mute.bind(str(path))
+        mute.listen(1)
+        hang_up = threading.Thread(target=lambda: mute.accept()[0].close())
+        hang_up.start()
+        with pytest.raises(DictateError) as info:
+            send("quit", path)
+        hang_up.join()
+    assert info.value.message == "the daemon hung up without answering 'quit'; see its log"
 
 
 def test_no_daemon_is_a_clear_error(tmp_path: Path) -> None:
