@@ -1,8 +1,9 @@
 """The class of the window that has the keyboard focus, read when the key is pressed: X11 WM_CLASS
 (instance and class) through python-xlib, the app_id under sway (swaymsg) and Hyprland (hyprctl).
 
-Reading it never fails a dictation: when it cannot be read, the answer is None and the settings of
-the config file apply.
+Reading it never fails a dictation nor holds up its start: when it cannot be read within
+FOCUS_WAIT (an X server or compositor that hangs), the answer is None and the settings of the config
+file apply. A read that hangs is left to its thread, and no other is started until it ends.
 """
 
 from __future__ import annotations
@@ -13,21 +14,52 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 log = logging.getLogger("dictate")
 
+FOCUS_WAIT = 0.5  # seconds a press waits for the focused window's class
+
 
 class FocusReader:
     """Asks the session which window has the focus; on X11 one connection is kept for every press."""
 
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, environ: Mapping[str, str] = os.environ, wait: float = FOCUS_WAIT) -> None:
         self.environ = dict(environ)
+        self.wait = wait
         self._display: Any = None
+        self._pending: threading.Thread | None = None  # a read that outlived its wait
+
+    def prepare(self) -> None:
+        """Read once in the background, so the first press finds the imports done and the display open."""
+        if self._pending is None:
+            self._pending = self._start_read([])
 
     def window_class(self) -> tuple[str, ...] | None:
-        """The focused window's names (WM_CLASS instance and class, or app_id), or None."""
+        """The focused window's names (WM_CLASS instance and class, or app_id), or None when they
+        cannot be read within `wait` seconds."""
+        if self._pending is not None:
+            self._pending.join(self.wait)  # the one from prepare(), or one that hung
+            if self._pending.is_alive():
+                return None  # it still hangs: no second one
+            self._pending = None
+        answer: list[tuple[str, ...] | None] = []
+        reader = self._start_read(answer)
+        reader.join(self.wait)
+        if reader.is_alive():
+            log.debug("the focused window could not be read within %g s", self.wait)
+            self._pending = reader
+            return None
+        return answer[0] if answer else None
+
+    def _start_read(self, answer: list[tuple[str, ...] | None]) -> threading.Thread:
+        reader = threading.Thread(target=lambda: answer.append(self._read()), name="dictate-focus", daemon=True)
+        reader.start()
+        return reader
+
+    def _read(self) -> tuple[str, ...] | None:
         try:
             if self.environ.get("HYPRLAND_INSTANCE_SIGNATURE"):
                 return hyprland_focused_app(self.environ)

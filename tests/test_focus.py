@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 from pathlib import Path
+
+import pytest
 
 from dictate.focus import FocusReader, hyprland_focused_app
 
@@ -46,3 +50,24 @@ def test_an_x_display_that_is_gone_is_none_not_a_failure() -> None:
     reader = FocusReader({"DISPLAY": ":987654", "PATH": os.environ["PATH"]})
     assert reader.window_class() is None
     reader.close()
+
+
+def test_an_x_server_that_never_answers_does_not_hold_up_the_press() -> None:
+    """A hung X server (here a listener on the X port that accepts and says nothing): each press gets
+    None after the wait, and no second read is started while the first one hangs."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(4)
+        port = hung.getsockname()[1]
+        if not 6000 < port < 6000 + 65535:
+            pytest.skip("no free port above the X base port")
+        reader = FocusReader({"DISPLAY": f"127.0.0.1:{port - 6000}", "PATH": os.environ["PATH"]})
+        answers: list[object] = []
+        pressing = threading.Thread(target=lambda: answers.extend([reader.window_class(), reader.window_class()]))
+        pressing.start()
+        pressing.join(30)  # before the bound, the first read never came back
+        assert not pressing.is_alive() and answers == [None, None]
+        hung.setblocking(False)
+        hung.accept()[0].close()  # the one read that was started
+        with pytest.raises(BlockingIOError):
+            hung.accept()  # and no other

@@ -61,6 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outputs.add(cfg.output, output, why)  # prepared: it connects now, not at the first release
     encode(Recording(np.zeros(1600, dtype=np.int16), cfg.audio.sample_rate), cfg.api.format)
     focus = FocusReader()  # the focused window at each press chooses the dictation's profile
+    focus.prepare()
     pipeline = Pipeline(cfg, engine, history, focus=focus.window_class)
     daemon = Daemon(cfg, pipeline, output, cues)
     daemon.output_for = lambda settings: outputs.get(settings)[0]
