@@ -35,7 +35,7 @@ def run_checks(
     """Every check, in the order a dictation meets them; later checks still run after a failure. The
     endpoint is sent nothing that `run` would refuse to send, and nothing at all when the config
     could not be read (the defaults would send a key meant for another provider to OpenAI)."""
-    checks: tuple[Callable[[Config], Check], ...] = (_microphone, _display, _output, _hotkey, _engine)
+    checks: tuple[Callable[[Config], Check], ...] = (_microphone, _display, _output, _hotkey, _engine, _cleanup)
     unread = config is None
     if config is None:
         yield Check(
@@ -46,7 +46,7 @@ def run_checks(
         )
         from dictate.config import Config as Defaults
 
-        config, checks = Defaults(), checks[:-1]
+        config, checks = Defaults(), checks[:-2]  # neither endpoint is sent anything
     else:
         yield _config(config)
     for check in checks:
@@ -255,6 +255,45 @@ def _endpoint(config: Config) -> Check:
         True,
         f"{shown} answers (HTTP {answer.status} for /models, so the key could not be verified; {keyinfo})",
     )
+
+
+SAMPLE = "um so this is a short test of the clean up"  # what doctor asks each clean-up model to clean
+
+
+def _cleanup(config: Config) -> Check:
+    """Whether each clean-up in use ([cleanup] and the profiles') cleans a short transcript as a
+    dictation would have it cleaned: the same client, the same request, the same check of the answer."""
+    from dictate.config import display_url
+    from dictate.config.secrets import cleanup_key
+    from dictate.engines.chat import ChatClient, CleanupError, enabled_cleanups
+    from dictate.errors import ConfigError
+    from dictate.text import cleanup
+
+    fix = "until it is fixed, dictations are typed as heard; or set [cleanup] enabled = false"
+    cleaned: dict[tuple[str, str, str], str] = {}
+    for settings in enabled_cleanups(config):
+        ident = (settings.base_url, settings.model, settings.api_key_env)
+        if ident in cleaned:
+            continue
+        where = f"{display_url(settings.base_url)} (model {settings.model})"
+        try:
+            client = ChatClient(settings, cleanup_key(config, settings))
+        except ConfigError as exc:  # the policy `run` applies: the transcript does not go there
+            return Check("clean-up", False, f"{where}: not checked, nothing sent: {exc.message}", fix)
+        started = time.monotonic()
+        try:
+            answer = client.complete(cleanup.messages(SAMPLE, extra=settings.prompt), timeout=settings.timeout)
+            cleanup.check(SAMPLE, answer)
+        except CleanupError as exc:
+            return Check("clean-up", False, f"{where}: {exc.message}", fix)
+        except cleanup.Rejected as exc:
+            return Check("clean-up", False, f"{where} answered, but not with a clean-up: {exc}", fix)
+        finally:
+            client.close()
+        cleaned[ident] = f"{where} in {(time.monotonic() - started) * 1000:.0f} ms"
+    if not cleaned:
+        return Check("clean-up", True, "off")
+    return Check("clean-up", True, "cleaned a test sentence: " + "; ".join(cleaned.values()))
 
 
 def _model_ids(body: bytes) -> set[str]:

@@ -3,6 +3,7 @@ endpoint against the local server (the rig's end-to-end doctor tests are in test
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from dictate import doctor
 from dictate.config import from_dict, load
+from tests.rig.chat import ChatReply
 from tests.rig.server import Reply, TranscriptionServer
 
 KEY = "sk-doctor-test-0123456789abcdefghij"
@@ -44,6 +46,7 @@ def test_an_unreadable_config_is_reported_the_rest_checked_and_nothing_sent(monk
         monkeypatch.setattr(doctor, name, stub)
     monkeypatch.setattr(doctor, "_engine", lambda config: pytest.fail("the engine was checked"))
     monkeypatch.setattr(doctor, "_endpoint", lambda config: pytest.fail("the endpoint was contacted"))
+    monkeypatch.setattr(doctor, "_cleanup", lambda config: pytest.fail("the clean-up was contacted"))
     checks = list(doctor.run_checks(None, "config.toml: invalid TOML"))
     assert (checks[0].name, checks[0].ok, checks[0].detail) == ("config", False, "config.toml: invalid TOML")
     assert "config init --force" in checks[0].hint
@@ -190,3 +193,67 @@ def test_a_fresh_config_is_offered_for_the_file_that_was_read(tmp_path: Path) ->
         check.hint
         == "fix the line named above, or run `dictate --config /x/y.toml config init --force` for a fresh file"
     )
+
+
+def test_the_clean_up_check_is_off_unless_a_clean_up_is_enabled() -> None:
+    assert doctor._cleanup(from_dict({})) == doctor.Check("clean-up", True, "off")
+
+
+def test_the_clean_up_check_cleans_a_sentence_with_each_model_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """[cleanup] and a profile's own model: each is asked once, as a dictation would ask it."""
+    monkeypatch.setenv("DICTATE_API_KEY", KEY)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with TranscriptionServer(key=KEY) as server:
+        url = server.base_url
+        config = from_dict(
+            {
+                "api": {"base_url": url},
+                "cleanup": {"enabled": True, "base_url": url, "model": "small"},
+                "profile": [
+                    {"match": "code", "cleanup": {"model": "large"}},
+                    {"match": "kitty", "cleanup": {"model": "small"}},
+                ],
+            }
+        )
+        check = doctor._cleanup(config)
+    assert check.ok, check.detail
+    assert re.fullmatch(
+        r"cleaned a test sentence: http://127\.0\.0\.1:\d+/v1 \(model small\) in \d+ ms; "
+        r"http://127\.0\.0\.1:\d+/v1 \(model large\) in \d+ ms",
+        check.detail,
+    ), check.detail
+    assert [body["model"] for body in server.chat.requests] == ["small", "large"]
+    assert server.chat.transcripts == [doctor.SAMPLE, doctor.SAMPLE]
+    assert all(h.get("authorization") == f"Bearer {KEY}" for h in server.chat.headers)  # same host: the same key
+
+
+@pytest.mark.parametrize(
+    ("reply", "detail"),
+    [
+        (ChatReply(status=401, error=f"Incorrect API key provided: {KEY}"), "HTTP 401 from 127.0.0.1"),
+        (ChatReply(status=404, error="The model `small` does not exist"), "check [cleanup] base_url"),
+        (ChatReply(content="The capital of France is Paris."), "answered, but not with a clean-up: "),
+        (ChatReply(drop=True), "127.0.0.1"),
+    ],
+)
+def test_a_clean_up_that_fails_is_one_line_without_the_key(
+    monkeypatch: pytest.MonkeyPatch, reply: ChatReply, detail: str
+) -> None:
+    monkeypatch.setenv("DICTATE_API_KEY", KEY)
+    with TranscriptionServer() as server:
+        server.chat.queue(reply)
+        url = server.base_url
+        check = doctor._cleanup(
+            from_dict({"api": {"base_url": url}, "cleanup": {"enabled": True, "base_url": url, "model": "small"}})
+        )
+    assert not check.ok and check.detail.startswith(f"{url} (model small)")
+    assert detail in check.detail and "\n" not in check.detail
+    assert KEY[:8] not in check.detail
+    assert check.hint == "until it is fixed, dictations are typed as heard; or set [cleanup] enabled = false"
+
+
+def test_the_clean_up_check_sends_nothing_that_run_would_refuse(no_network: list[object]) -> None:
+    check = doctor._cleanup(from_dict({"cleanup": {"enabled": True, "base_url": "http://134744072/v1"}}))
+    assert not check.ok and "not checked, nothing sent: " in check.detail
+    assert "plain http to a public host" in check.detail
+    assert no_network == []

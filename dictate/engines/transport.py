@@ -328,6 +328,19 @@ def network_error(
         )
     if isinstance(exc, requests.exceptions.SSLError):
         return TranscriptionError(f"TLS failed with {host}: {short(exc)}", kind="tls")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in text:
+        return TranscriptionError(
+            f"{host} closed the connection in the middle of its answer (the server or a proxy failed); try again",
+            kind="connection",
+            retryable=True,
+        )
+    if any(sign in text for sign in ("RemoteDisconnected", "Connection aborted", "ConnectionReset", "BrokenPipe")):
+        return TranscriptionError(
+            f"{host} closed the connection without answering; try again, and check that [{section}] base_url "
+            "is an OpenAI-compatible server",
+            kind="connection",
+            retryable=True,
+        )
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
         return TranscriptionError(f"invalid URL for {host}; check [{section}] base_url", kind="config")
     if isinstance(exc, requests.exceptions.InvalidHeader):

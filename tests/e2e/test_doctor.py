@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dictate.doctor import SAMPLE
 from tests.conftest import write_config
 from tests.rig import proc
 from tests.rig.display import VirtualDisplay
@@ -52,10 +53,12 @@ def desktop_env(home: Path, vmic: VirtualMic, xdisplay: VirtualDisplay) -> dict[
 
 def test_healthy_setup(home: Path, desktop_env: dict[str, str], vmic: VirtualMic, clip: Callable[[str], Path]) -> None:
     with TranscriptionServer(key=KEY, models=("whisper-1", "tts-1")) as server:
-        write_config(home, f'[api]\nbase_url = "{server.base_url}"\n').chmod(0o600)
+        url = server.base_url
+        write_config(home, f'[api]\nbase_url = "{url}"\n[cleanup]\nenabled = true\nbase_url = "{url}"\n').chmod(0o600)
         code, checks, everything = doctor(desktop_env, vmic, clip("testing the microphone one two three"))
     assert code == 0, everything
-    assert set(checks) == {"config", "microphone", "display", "output", "hotkey", "endpoint"}
+    assert set(checks) == {"config", "microphone", "display", "output", "hotkey", "endpoint", "clean-up"}
+    assert "cleaned a test sentence" in checks["clean-up"] and server.chat.transcripts == [SAMPLE]
     assert all(line.startswith("ok") for line in checks.values()), everything
     assert "dBFS" in checks["microphone"] and "tmux" in checks["display"]
     assert "accepts" in checks["endpoint"] and KEY not in everything
@@ -65,8 +68,9 @@ def test_broken_setup_is_explained(home: Path, vmic: VirtualMic, tmp_path: Path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    write_config(home, f'[api]\nbase_url = "http://127.0.0.1:{port}/v1"\n')
-    env = proc.clean_env(home, vmic.env)  # no display; nobody speaks; the server is down
+    url = f"http://127.0.0.1:{port}/v1"
+    write_config(home, f'[api]\nbase_url = "{url}"\n[cleanup]\nenabled = true\nbase_url = "{url}"\n')
+    env = proc.clean_env(home, vmic.env)  # no display; nobody speaks; the servers are down
     code, checks, everything = doctor(env)
     assert code == 1
     for name, words in {
@@ -74,6 +78,7 @@ def test_broken_setup_is_explained(home: Path, vmic: VirtualMic, tmp_path: Path)
         "display": "no graphical session",
         "hotkey": "the hotkey needs an X display",
         "endpoint": "connection refused",
+        "clean-up": "connection refused",
     }.items():
         assert checks[name].startswith("FAIL") and words in checks[name], everything
         assert "fix:" in checks[name], name

@@ -407,3 +407,36 @@ def test_extra_fields_are_sent_with_every_request(server: TranscriptionServer) -
     assert len(server.uploads) == 2
     for upload in server.uploads:
         assert upload.fields == {"model": "whisper-1", "model_name": "small", "beam": "5", "file": "<file audio.flac>"}
+
+
+def test_a_connection_closed_mid_answer_is_said_in_words(server: TranscriptionServer) -> None:
+    server.queue(Reply(drop=True))  # the headers and half a body, then the connection closed
+    with pytest.raises(TranscriptionError) as info:
+        client(server, retry=NO_RETRY).transcribe(audio())
+    host = server.base_url.split("/")[2]
+    assert info.value.message == (
+        f"{host} closed the connection in the middle of its answer (the server or a proxy failed); try again"
+    )
+    assert info.value.retryable
+
+
+def test_a_server_that_hangs_up_without_answering_is_said_in_words() -> None:
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(1)
+        port = mute.getsockname()[1]
+
+        def hang_up() -> None:
+            conn = mute.accept()[0]
+            conn.recv(1024)  # the start of the request
+            conn.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        engine = HttpEngine(ApiConfig(base_url=f"http://127.0.0.1:{port}/v1"), KEY, retry=NO_RETRY)
+        with pytest.raises(TranscriptionError) as info:
+            engine.transcribe(audio())
+    assert info.value.message == (
+        f"127.0.0.1:{port} closed the connection without answering; try again, and check that [api] base_url is an "
+        "OpenAI-compatible server"
+    )
+    assert "Error" not in info.value.message and info.value.retryable
