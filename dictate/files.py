@@ -1,20 +1,44 @@
-"""Small files written whole: the stored key, the service's unit and autostart entry, completion
-scripts, a vocabulary list. (The spool's audio has writers of its own, under locks: store/spool.py.)"""
+"""Small files written whole (the stored key, the service's unit and autostart entry, completion
+scripts, a vocabulary list) and small inputs read whole within bounds (a vocabulary list). The
+spool's audio has writers of its own, under locks (store/spool.py), and audio inputs their own
+reader (audio/inputs.py)."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import select
+import stat
 import tempfile
 from pathlib import Path
 
+from dictate.errors import DictateError, ExitCode
 
-def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+
+class NotRegularFile(OSError):
+    """Something that is not a regular file is where a file would be written; nothing was."""
+
+
+def replace_file(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write `data` to `path` all or nothing: a new temporary file beside it (created exclusively, so
-    no link planted there is followed), given `mode` whatever the umask, flushed to the disk and
-    renamed over `path`, the rename made durable. OSError when the disk refuses; then `path` is as it
-    was and no temporary file is left."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    no link planted there is followed), given its mode whatever the umask, flushed to the disk and
+    renamed over the file, the rename made durable. OSError when the disk refuses; then the file is
+    as it was and no temporary file is left.
+
+    A symbolic link at `path` is followed: the file it names is replaced and the link kept (a list
+    kept in a dotfiles repository). Whatever is not a regular file (a device, a pipe, a folder) is
+    left alone: NotRegularFile. The mode is `mode`, else the replaced file's, else 0644."""
+    target = Path(os.path.realpath(path))
+    try:
+        info: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        info = None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise NotRegularFile(errno.EEXIST, f"{kind_of(info.st_mode)} is there, not a regular file; nothing was written")
+    if mode is None:
+        mode = stat.S_IMODE(info.st_mode) if info is not None else 0o644
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         try:
             os.fchmod(fd, mode)
@@ -24,12 +48,72 @@ def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    sync_folder(path.parent)
+    sync_folder(target.parent)
+
+
+def kind_of(mode: int) -> str:
+    """What a file of this mode is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a file"
+
+
+def read_small(name: str, what: str, cap: int, wait: float = 5.0) -> bytes:
+    """The whole of a small input: a file, a pipe or device (waiting up to `wait` seconds for each
+    piece, so a pipe with no writer ends), or stdin for "-"; DictateError past `cap` bytes or when
+    it cannot be read. `what` names the input in messages ("the vocabulary list")."""
+    label = "stdin" if name == "-" else name
+    try:
+        fd = 0 if name == "-" else os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise DictateError(f"cannot read {what} {label}: {exc.strerror or exc}", ExitCode.USAGE) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise DictateError(f"cannot read {what} {label}: it is a folder", ExitCode.USAGE)
+        if stat.S_ISREG(info.st_mode) and info.st_size > cap:
+            raise DictateError(f"{what} {label} is over {cap // 2**20} MB; nothing was read", ExitCode.USAGE)
+        return _read_all(fd, label, what, cap, wait)
+    finally:
+        if fd != 0:
+            os.close(fd)
+
+
+def _read_all(fd: int, label: str, what: str, cap: int, wait: float) -> bytes:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    timeout = None if os.isatty(fd) else int(wait * 1000)  # at a terminal the user types, then Ctrl-D
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        if not poller.poll(timeout):
+            raise DictateError(
+                f"{what} {label}: nothing came for {wait:g} s (a pipe with no writer?); nothing was read",
+                ExitCode.FAILURE,
+            )
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            continue
+        except OSError as exc:
+            raise DictateError(f"cannot read {what} {label}: {exc.strerror or exc}", ExitCode.FAILURE) from None
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > cap:
+            raise DictateError(f"{what} {label} is over {cap // 2**20} MB; nothing was read", ExitCode.USAGE)
+        chunks.append(chunk)
 
 
 def sync_folder(folder: Path) -> None:

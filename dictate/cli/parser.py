@@ -150,7 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("vocabulary", vocabulary.cmd_vocabulary)
     p.epilog = vocabulary.WHERE
     p.add_argument("action", choices=("import", "export"), help="import: add FILE's entries; export: print them all")
-    p.add_argument("file", nargs="?", metavar="FILE", help="import: the list to add; export: where to write it")
+    p.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="import: the list to add (- reads stdin); export: where to write it (- or none: stdout)",
+    )
 
     p = command("shell-init", setup.cmd_shell_init)
     p.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell whose startup file will load the snippet")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -27,24 +30,26 @@ def cmd_vocabulary(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if args.action == "export":
         text = "".join(f"{entry}\n" for entry in cfg.text.vocabulary)
-        if args.file:
-            _write(Path(args.file), text)
+        if args.file and args.file != "-":
+            _export(Path(args.file), text)
             log.info("%d entries written to %s", len(cfg.text.vocabulary), args.file)
         else:
             sys.stdout.write(text)
         return ExitCode.OK
     if not args.file:
-        raise ConfigError("`dictate vocabulary import` needs a FILE: the list to add, one entry a line")
+        raise ConfigError(
+            "`dictate vocabulary import` needs a FILE (or - for stdin): the list to add, one entry a line"
+        )
     path = vocabulary_path(cfg, config.config_path(args.config)[0].parent)
     if path is None:
         raise ConfigError('[text] vocabulary_file is empty; set it, e.g. vocabulary_file = "vocabulary.txt"')
-    given = read_vocabulary(Path(args.file))
+    given = list(dict.fromkeys(read_vocabulary(args.file)))
     known = set(cfg.text.vocabulary)
-    added = [entry for entry in dict.fromkeys(given) if entry not in known]
+    added = [entry for entry in given if entry not in known]
     kept = read_vocabulary(path) if path.exists() else []
     _write(path, "".join(f"{entry}\n" for entry in [*kept, *added]))
     log.info(
-        "%d new entries added to %s (%d were there already); the vocabulary has %d entries",
+        "%d new entries added to %s (%d already in the vocabulary); the vocabulary has %d entries",
         len(added),
         path,
         len(given) - len(added),
@@ -54,7 +59,8 @@ def cmd_vocabulary(args: argparse.Namespace) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    """Replace the file's content all at once (a crash leaves the old list or the new one, never half)."""
+    """Replace the file's content all at once (a crash leaves the old list or the new one, never half);
+    a link is followed, and what is not a regular file is refused (dictate.files.replace_file)."""
     from dictate.files import replace_file
 
     try:
@@ -62,3 +68,31 @@ def _write(path: Path, text: str) -> None:
         replace_file(path, text.encode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _export(path: Path, text: str) -> None:
+    """Write the list to `path`: a pipe or a device (/dev/stdout, a FIFO someone reads) is written
+    into as it is, never replaced; a file is replaced whole (_write)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = 0
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        _write(path, text)
+        return
+    try:  # non-blocking: a pipe nobody reads would wait for ever
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        reason = "nobody reads from it" if exc.errno == errno.ENXIO else exc.strerror or str(exc)
+        raise ConfigError(f"cannot write {path}: {reason}") from None
+    try:
+        os.set_blocking(fd, True)
+        view = memoryview(text.encode("utf-8"))
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)

@@ -17,8 +17,8 @@ from typing import Any
 
 from dictate.config.paths import config_path, init_command
 from dictate.config.schema import PROFILE_SECTIONS, SECTIONS, Config, Profile, field_default
-from dictate.config.values import toml_value
-from dictate.errors import ConfigError
+from dictate.config.values import MAX_ENTRY_CHARS, toml_value
+from dictate.errors import ConfigError, DictateError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -132,16 +132,35 @@ def vocabulary_path(config: Config, folder: Path) -> Path | None:
     return path if path.is_absolute() else folder / path
 
 
-def read_vocabulary(path: Path) -> list[str]:
-    """The entries of a vocabulary file: one a line; blank lines and lines starting with # are skipped."""
+MAX_VOCABULARY_BYTES = 16 * 2**20  # a list of a million names is under this
+
+
+def read_vocabulary(path: Path | str) -> list[str]:
+    """The entries of a vocabulary file ("-": stdin): one a line; blank lines and lines starting with
+    # are skipped. Read within bounds (dictate.files.read_small); an entry over MAX_ENTRY_CHARS is a
+    ConfigError naming its line."""
+    from dictate.files import read_small
+
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = read_small(str(path), "the vocabulary list", MAX_VOCABULARY_BYTES)
+    except DictateError as exc:
+        raise ConfigError(exc.message) from None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8, one entry a line") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the vocabulary file {path}: {exc.strerror or exc}") from None
-    entries = (" ".join(line.split()) for line in text.splitlines())
-    return [entry for entry in entries if entry and not entry.startswith("#")]
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        entry = " ".join(line.split())
+        if not entry or entry.startswith("#"):
+            continue
+        if len(entry) > MAX_ENTRY_CHARS:
+            raise ConfigError(
+                f"{path}, line {number}: an entry of {len(entry)} characters; a vocabulary entry is a word, a name "
+                f"or a phrase of at most {MAX_ENTRY_CHARS} characters, one a line"
+            )
+        entries.append(entry)
+    return entries
 
 
 def with_vocabulary_file(config: Config, folder: Path) -> Config:

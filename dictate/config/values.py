@@ -29,9 +29,18 @@ def check_names(value: Any) -> None:
         raise ValueError('expected a list of names, such as ["xterm", "kitty"]')
 
 
+MAX_ENTRY_CHARS = 200  # a vocabulary entry: a word, a name or a phrase; not a paragraph
+
+
 def check_vocabulary(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() and "\n" not in v for v in value):
         raise ValueError('expected a list of words or names, such as ["Kubernetes", "PostgreSQL"]')
+    for entry in value:
+        if len(entry) > MAX_ENTRY_CHARS:
+            raise ValueError(
+                f"an entry of {len(entry)} characters; an entry is a word, a name or a phrase of at most "
+                f"{MAX_ENTRY_CHARS} characters"
+            )
 
 
 # A spoken phrase: words (letters, digits, inner apostrophes or hyphens) separated by spaces.

@@ -148,6 +148,10 @@ def test_text_cleanup_and_profiles_are_read(tmp_path: Path) -> None:
         ('[text]\nreplacements = { "c#" = "C#" }\n', '"c#" is not a spoken phrase'),
         ('[text]\nreplacements = { "fast api" = 3 }\n', "expected the text to write"),
         ("[text]\nvocabulary = [1]\n", "expected a list of words or names"),
+        (
+            f'[text]\nvocabulary = ["{"x" * 201}"]\n',
+            "an entry of 201 characters; an entry is a word, a name or a phrase",
+        ),
         ('[cleanup]\nbase_url = "ftp://x"\n', "[cleanup] base_url"),
     ],
 )
