@@ -28,6 +28,7 @@ from dictate.dictation import Dictation, NothingToSend, Pipeline, Result, Transc
 from dictate.errors import DictateError
 from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
 from dictate.output import Output
+from dictate.output.terminal import print_line
 from dictate.statusfeed import Feed
 
 log = logging.getLogger("dictate")
@@ -337,7 +338,7 @@ class Daemon(Loop):
             return
         if not work.deliver or not self._typing():
             # The daemon is being stopped: the focus is probably the terminal that stopped it.
-            self.pipeline.deliver(result, lambda text: print(text, flush=True))
+            self.pipeline.deliver(result, print_line)
             log.info("transcribed while stopping; printed instead of typed")
             return
         text = dictation.unstreamed_text(result)
@@ -423,7 +424,7 @@ class Daemon(Loop):
                 f"dictation {result.entry_id} recovered; it was not typed: `dictate history show {result.entry_id}`"
             )
         else:
-            print(result.text, flush=True)
+            print_line(result.text)
             if result.spooled is not None:
                 self.pipeline.drop(result.spooled)
             message = "a dictation kept in memory was recovered; the history cannot keep it, so it was printed"

@@ -53,6 +53,12 @@ def settings_for(config: Config, window: Sequence[str] | None) -> Choice:
     return Choice(settings, f"focused window {names}: " + ("; ".join(notes) or "no profile applies"))
 
 
+def printed_into_a_shell(config: Config) -> Config:
+    """The settings for `dictate once`, whose text a shell reads (`$(dictate once)`, the key bindings):
+    a terminal's, and one line."""
+    return override(override(config, TERMINAL_DEFAULTS), {"output": {"allow_newlines": False}})
+
+
 def first_match(profiles: Sequence[Profile], window: Sequence[str]) -> Profile | None:
     """The first profile whose match finds any of the window's names, in any case."""
     for profile in profiles:

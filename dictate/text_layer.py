@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dictate.config import Config
-from dictate.errors import DictateError
+from dictate.errors import describe
 from dictate.text import is_hallucination, join, process, sanitize
 from dictate.text.echo import is_echo
 from dictate.text.pipeline import Rules, apply
@@ -117,8 +117,8 @@ class TextLayer:
         started = time.monotonic()
         try:
             text = self.cleaner.clean(text, settings)
-        except DictateError as exc:
-            log.warning("warning: no clean-up: %s; the text is delivered without it", exc.message)
+        except Exception as exc:  # whatever went wrong, the transcript is delivered as heard
+            log.warning("warning: no clean-up: %s; the text is delivered without it", describe(exc))
         return Written(text, heard, time.monotonic() - started)
 
     def partial(self, parts: Sequence[str], settings: Config) -> str:

@@ -130,17 +130,26 @@ def test_a_transcript_that_echoes_the_prompt_is_not_speech(
 def test_clean_up_success_and_failure(
     server: TranscriptionServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cleaner = FakeCleaner("We deploy on Friday.", CleanupError("no answer from chat within 3 s"))
+    cleaner = FakeCleaner(
+        "We deploy on Friday.", CleanupError("no answer from chat within 3 s"), TypeError("a fault of ours")
+    )
     p = pipeline(server, tmp_path, {"cleanup": {"enabled": True}}, cleaner=cleaner)  # type: ignore[arg-type]
-    server.queue(Reply(body={"text": "um we deploy on friday"}), Reply(body={"text": "um second one"}))
+    server.queue(
+        Reply(body={"text": "um we deploy on friday"}),
+        Reply(body={"text": "um second one"}),
+        Reply(body={"text": "um third one"}),
+    )
     first = p.start(source="run").finish(speech(1.5))
     assert (first.text, first.heard) == ("We deploy on Friday.", "um we deploy on friday")
     with caplog.at_level(logging.WARNING, logger="dictate"):
         second = p.start(source="run").finish(speech(1.5))
+        third = p.start(source="run").finish(speech(1.5))  # whatever fails, not only what we foresaw
     assert second.text == "um second one"  # the transcript, when the clean-up fails: nothing is lost
     assert second.heard is None  # the text is the transcript as heard
+    assert third.text == "um third one" and third.heard is None
     assert "no clean-up: no answer from chat within 3 s" in caplog.text
-    assert [seen for seen, _ in cleaner.seen] == ["um we deploy on friday", "um second one"]
+    assert "no clean-up: unexpected TypeError: a fault of ours" in caplog.text
+    assert [seen for seen, _ in cleaner.seen] == ["um we deploy on friday", "um second one", "um third one"]
 
 
 def test_a_profile_chosen_by_the_focused_window(server: TranscriptionServer, tmp_path: Path) -> None:

@@ -134,6 +134,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
     from dictate.hotkey.listener import HotkeyListener
     from dictate.microphone import check_microphone
     from dictate.output import Output, choose_output, close_output
+    from dictate.output.terminal import print_line
     from dictate.session import check_devices, check_hotkey_display
 
     cfg = load_config(args)
@@ -150,7 +151,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
         sink = notes.NotesFile(path)
         where = str(path)
     elif args.output == "stdout":
-        sink, where = notes.LineSink(lambda text: print(text, flush=True)), "stdout"
+        sink, where = notes.LineSink(print_line), "stdout"
     else:
         output, why = choose_output(dataclasses.replace(cfg.output, method=args.output))
         check_devices(output, hotkey=False)
@@ -197,8 +198,10 @@ def cmd_once(args: argparse.Namespace) -> int:
     from dictate.dictation import Pipeline, open_history
     from dictate.engines import open_engine
     from dictate.once import Once
+    from dictate.output.terminal import print_line
+    from dictate.profiles import printed_into_a_shell
 
-    cfg = load_config(args)
+    cfg = printed_into_a_shell(load_config(args))  # no clean-up, no newline: a shell reads it
     pipeline = Pipeline(cfg, open_engine(cfg), open_history(cfg))
     max_seconds = args.max_seconds or cfg.audio.max_seconds
     status = StatusLine()
@@ -229,5 +232,5 @@ def cmd_once(args: argparse.Namespace) -> int:
     finally:
         status.clear()  # also on Ctrl-C, so no stale line is left above the prompt
     log.debug("%s", result.timings(ended))
-    pipeline.deliver(result, lambda text: print(text, flush=True))
+    pipeline.deliver(result, print_line)
     return ExitCode.OK

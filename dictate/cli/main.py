@@ -7,6 +7,7 @@ is quiet. Every message goes through dictate.errors.describe, so the key never s
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import os
@@ -20,6 +21,7 @@ log = logging.getLogger("dictate")
 
 
 def main(argv: list[str] | None = None) -> int:
+    _utf8_stdout()
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
@@ -43,6 +45,18 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code if isinstance(exc, DictateError) else ExitCode.FAILURE
 
 
+def _utf8_stdout() -> None:
+    """Texts are Unicode: a stdout set to a narrower encoding (PYTHONIOENCODING=ascii, a Latin-1
+    locale) would fail on the first "café"; it gets UTF-8, which at worst shows oddly, and loses nothing."""
+    stream = sys.stdout
+    encoding = getattr(stream, "encoding", None)
+    if stream is None or not encoding:
+        return
+    with contextlib.suppress(LookupError, AttributeError, ValueError, OSError):
+        if codecs.lookup(encoding).name not in ("utf-8", "utf-16", "utf-32", "gb18030"):
+            stream.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+
+
 def _setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("dictate: %(message)s"))
@@ -60,7 +74,7 @@ def run() -> None:
         # long as the server hangs. What such a thread carries is in the spool: leave without it.
         logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):  # a reader gone, a stream closed
+            with contextlib.suppress(OSError, ValueError, AttributeError):  # a reader gone, a stream closed or None
                 stream.flush()
         os._exit(code)
     sys.exit(code)

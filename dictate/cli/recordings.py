@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from dictate.cli.dictating import load_config
-from dictate.errors import DictateError, ExitCode, describe
+from dictate.errors import DictateError, ExitCode, describe, exit_code
 
 if TYPE_CHECKING:
     from dictate.config import Config
@@ -25,9 +25,11 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     A bad file is named on stderr (its line is empty when there are several files) and the others go
     on; the exit is then 1, or 2 when every file was unusable (missing, not audio)."""
     from dictate.engines import open_engine
+    from dictate.output.terminal import print_line
+    from dictate.profiles import override
     from dictate.text_layer import TextLayer
 
-    cfg = load_config(args)
+    cfg = override(load_config(args), {"output": {"allow_newlines": False}})  # one line per file
     engine = open_engine(cfg)
     several = len(args.files) > 1
     failures: list[int] = []
@@ -40,16 +42,16 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         for path in args.files:
             try:
                 text, damage = _transcribe_file(path, engine, layer, cfg)
-            except DictateError as exc:
+            except Exception as exc:  # one file's failure, whatever it is, does not stop the others
                 log.error("%s", describe(exc))
-                failures.append(exc.exit_code)
+                failures.append(exit_code(exc))
                 if several:
-                    print(flush=True)  # keep one line per file
+                    print_line("")  # keep one line per file
                 continue
             if damage is not None:  # the text of what could be read, and what went wrong after it
                 log.error("%s", describe(damage))
                 failures.append(damage.exit_code)
-            print(text, flush=True)
+            print_line(text)
     finally:
         layer.close()
         engine.close()
@@ -129,9 +131,11 @@ def cmd_retry(args: argparse.Namespace) -> int:
     """Re-send recordings whose transcription failed; print each recovered transcript (nothing is typed)."""
     from dictate.dictation import Pipeline, TranscriptionFailed, Unreadable
     from dictate.engines import open_engine
+    from dictate.output.terminal import print_line
+    from dictate.profiles import override
     from dictate.store import History
 
-    cfg = load_config(args)
+    cfg = override(load_config(args), {"output": {"allow_newlines": False}})  # one line per dictation
     with History.open(cfg.history) as store:
         if store.problem is not None:
             raise store.problem  # what is delivered must be recorded, or the next retry would send it again
@@ -169,7 +173,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
             if not result.text:
                 log.info("dictation %d: the server heard no words", entry.id)
                 continue
-            pipeline.deliver(result, lambda text: print(text, flush=True))
+            pipeline.deliver(result, print_line)
             log.info("dictation %d recovered", entry.id)
     return ExitCode.FAILURE if failed else ExitCode.OK
 

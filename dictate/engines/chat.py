@@ -106,7 +106,7 @@ def _answer_text(body: bytes, host: str) -> str:
     except (ValueError, LookupError, TypeError, RecursionError):  # RecursionError: JSON nested beyond the parser
         raise CleanupError(f"the answer from {host} is not a chat completion; is [cleanup] base_url right?") from None
     if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
-        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        content = "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
     if not isinstance(content, str):
         raise CleanupError(f"the answer from {host} has no text")
     return redact(content, shapes=False)  # a server that echoes the key must not get it typed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from dictate.errors import DictateError
 from dictate.output.common import Environ, run_tool
 
 
@@ -21,12 +22,26 @@ class StdoutOutput:
         pass  # nothing to connect
 
     def deliver(self, text: str) -> None:
-        stream = self.stream or sys.stdout
-        stream.write(text + "\n")
-        stream.flush()
+        print_line(text, self.stream)
 
     def close(self) -> None:
         pass  # nothing held
+
+
+def print_line(text: str, stream: TextIO | None = None) -> None:
+    """Print a dictated text and its newline on stdout (or `stream`) at once. A stdout that cannot
+    take it (closed, a full disk, a reader gone) is one DictateError line, so the caller keeps the
+    text and says where (`dictate history show N`)."""
+    stream = stream or sys.stdout
+    if stream is None:  # started with stdout closed (`>&-`)
+        raise DictateError("standard output is closed: the text could not be printed")
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except BrokenPipeError:
+        raise DictateError("the reader of standard output went away: the text could not be printed") from None
+    except OSError as exc:
+        raise DictateError(f"cannot print to standard output: {exc.strerror or exc}") from None
 
 
 class TmuxOutput:

@@ -21,10 +21,27 @@ _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068
 # Unicode's control characters (category Cc: C0, DEL and C1), less tab and newline.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NEWLINES = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
+# What cannot be typed or stored, or is there to be unseen: lone UTF-16 surrogates (an emoji cut in
+# half by a server that slices strings), invisible format characters (zero-width space, word joiner
+# and the invisible operators, the byte-order mark, the Mongolian vowel separator, the soft hyphen,
+# interlinear annotations) and noncharacters. The zero-width joiner and non-joiner stay: emoji
+# sequences and several scripts need them.
+_UNSEEN = re.compile("[\ud800-\udfff\u00ad\u180e\u200b\u2060-\u2064\ufeff\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff]")
+# Tag characters (U+E0000-E007F) are invisible too ("ASCII smuggling"); they belong only in a flag
+# of a region, a black flag followed by tags and a cancel tag.
+_TAGS = re.compile("(\U0001f3f4)?([\U000e0000-\U000e007f]+)")
+
+
+def _flag_or_nothing(match: re.Match[str]) -> str:
+    flag, tags = match.group(1) or "", match.group(2)
+    if flag and tags[-1] == "\U000e007f" and all("\U000e0020" <= ch <= "\U000e007e" for ch in tags[:-1]):
+        return flag + tags
+    return flag
 
 
 def sanitize(text: str, *, allow_newlines: bool = False) -> str:
-    """Remove escape sequences, control characters and bidi overrides; collapse whitespace.
+    """Remove escape sequences, control, bidi and invisible characters and lone surrogates; collapse
+    whitespace.
 
     Newlines survive only when allowed (then runs of blank lines are kept to one empty line);
     otherwise they become spaces. Tabs become spaces. The result is trimmed.
@@ -32,6 +49,7 @@ def sanitize(text: str, *, allow_newlines: bool = False) -> str:
     text = _ESCAPES.sub("", text)
     text = _NEWLINES.sub("\n", text).translate(_BIDI)
     text = _CONTROLS.sub("", text)
+    text = _TAGS.sub(_flag_or_nothing, _UNSEEN.sub("", text))
     if not allow_newlines:
         return " ".join(text.split())
     lines = [" ".join(line.split()) for line in text.split("\n")]

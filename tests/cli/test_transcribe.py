@@ -436,3 +436,47 @@ def test_an_echo_of_the_prompt_is_no_speech_in_a_file_either(
         "dictate: the transcript of a part repeated the prompt, not speech: it is dropped",
         f"dictate: {path}: the server heard no words",
     ]
+
+
+# ---- hostile texts and a stdout that cannot take them -----------------------------------------------
+
+
+def test_hostile_texts_keep_one_line_per_file(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer, clip: Clip
+) -> None:
+    """Newlines (even with allow_newlines), an emoji cut in half by a server that slices UTF-16 (a lone
+    surrogate, which once failed the whole run), invisible characters: one clean line per file."""
+    write_config(home, f'[api]\nbase_url = "{server.base_url}"\n[output]\nallow_newlines = true\n')
+    server.queue(
+        Reply(body={"text": "line one\nrm -rf ~\n"}),
+        Reply(body={"text": "emoji \ud83d cut"}),
+        Reply(body={"text": "zero\u200bwidth\ufeff \U000e0069\U000e0067hidden"}),
+    )
+    path = clip(PHRASE)
+    run = transcribe(path, path, path, env=user_env)
+    assert (run.returncode, run.stdout) == (0, "line one rm -rf ~\nemoji cut\nzerowidth hidden\n"), run.stderr
+    assert error_lines(run) == []
+
+
+def test_a_stdout_that_cannot_take_the_text_is_one_line(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer, clip: Clip
+) -> None:
+    write_config(home, f'[api]\nbase_url = "{server.base_url}"\n')
+    path = str(clip(PHRASE))
+    command = " ".join(proc.dictate_cmd("transcribe", path))
+    closed = subprocess.run(["bash", "-c", f"exec {command} >&-"], env=user_env, capture_output=True, text=True)
+    assert (closed.returncode, closed.stderr) == (
+        1,
+        "dictate: standard output is closed: the text could not be printed\n",
+    )
+    with open("/dev/full", "w") as full:
+        refused = subprocess.run(
+            proc.dictate_cmd("transcribe", path), env=user_env, stdout=full, stderr=subprocess.PIPE
+        )
+    assert refused.returncode == 1
+    assert refused.stderr.decode() == "dictate: cannot print to standard output: No space left on device\n"
+    server.queue(Reply(body={"text": "café 你好"}))
+    narrow = subprocess.run(
+        proc.dictate_cmd("transcribe", path), env={**user_env, "PYTHONIOENCODING": "ascii"}, capture_output=True
+    )
+    assert (narrow.returncode, narrow.stdout) == (0, "café 你好\n".encode()), narrow.stderr

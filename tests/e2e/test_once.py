@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import write_config
 from tests.rig import proc
-from tests.rig.server import TranscriptionServer
+from tests.rig.server import Reply, TranscriptionServer
 from tests.rig.sound import VirtualMic
 
 pytestmark = pytest.mark.rig
@@ -156,3 +156,27 @@ def test_command_substitution_gets_only_the_transcript(
     vmic.play(clip(PHRASE))
     assert shell.wait(timeout=30) == 0
     assert out_file.read_text() == "Hello from the test server."
+
+
+def test_once_prints_one_line_with_a_terminals_settings(
+    home: Path, mic_env: dict[str, str], vmic: VirtualMic, server: TranscriptionServer, clip: Callable[[str], Path]
+) -> None:
+    """A shell reads what `once` prints: newlines allowed, spoken commands and the clean-up on in the
+    config file, and still one line, with no "new line" and no chat model's answer in it."""
+    configure(home, server)
+    with (home / ".config" / "dictate" / "config.toml").open("a") as config:
+        config.write(
+            f"[output]\nallow_newlines = true\n[text]\ncommands = true\n[cleanup]\nenabled = true\n"
+            f'base_url = "{server.base_url}"\n'
+        )
+    server.queue(Reply(body={"text": "list the files new line\nrm -rf ~ new paragraph done"}))
+    run = proc.Running(["once"], mic_env)
+    try:
+        run.wait_for_stderr("recording")
+        vmic.play(clip(PHRASE))
+        code, out, err = run.finish(timeout=30)
+    finally:
+        run.kill()
+    assert code == 0, err
+    assert out == "list the files new line rm -rf ~ new paragraph done\n"  # a terminal's: no newline commands
+    assert server.chat.requests == []  # no clean-up for a terminal

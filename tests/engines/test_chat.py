@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import time
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from dictate.config import cleanup_key, from_dict
-from dictate.engines.chat import ChatClient, Cleaner, CleanupError, enabled_cleanups
+from dictate.engines.chat import ChatClient, Cleaner, CleanupError, _answer_text, enabled_cleanups
 from dictate.errors import ConfigError, describe
 from tests.rig.chat import ChatReply
 from tests.rig.server import Received, Reply, TranscriptionServer
@@ -176,3 +177,12 @@ def test_profiles_that_turn_clean_up_on_are_checked_too() -> None:
     with pytest.raises(ConfigError):
         Cleaner(config, environ={})
     assert enabled_cleanups(from_dict({})) == []
+
+
+def test_content_parts_that_are_not_text_are_left_out() -> None:
+    def answer(parts: object) -> bytes:
+        return json.dumps({"choices": [{"message": {"content": parts}}]}).encode()
+
+    mixed = [{"type": "text", "text": None}, {"type": "text", "text": 5}, "junk", {"type": "text", "text": "Hello."}]
+    assert _answer_text(answer(mixed), "chat") == "Hello."
+    assert _answer_text(answer([{"type": "text", "text": None}]), "chat") == ""  # then refused as no clean-up

@@ -23,6 +23,16 @@ from dictate.text import sanitize
         ("tab\there", "tab here"),
         ("café 你好 😀 — “quotes”", "café 你好 😀 — “quotes”"),
         ("family 👨\u200d👩\u200d👧 flag 🇩🇪", "family 👨\u200d👩\u200d👧 flag 🇩🇪"),
+        ("emoji \ud83d cut", "emoji cut"),  # a lone surrogate, as a server that slices UTF-16 sends it
+        ("zero\u200bwidth\u2060 joined\ufeff", "zerowidth joined"),
+        ("soft\u00adhyphen", "softhyphen"),
+        ("می\u200cخواهم", "می\u200cخواهم"),  # the zero-width non-joiner is part of Persian spelling
+        ("hi\U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065 there", "hi there"),  # smuggled tags
+        (
+            "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f team",
+            "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f team",
+        ),
+        ("🏴\U000e0067 broken", "🏴 broken"),
     ],
 )
 def test_sanitize(raw: str, clean: str) -> None:
@@ -38,7 +48,9 @@ def test_newlines_only_when_allowed() -> None:
 # ---- fuzzed: whatever a server answers, nothing unsafe comes out, and once is enough ----------------
 
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-_NASTY = st.sampled_from(["\x1b", "\x1b[", "\x1b]", "\x9b", "\x9d", "\x07", "\x1b\\", "\x9c", "\r", "\n", "\u2028"])
+_NASTY = st.sampled_from(
+    ["\x1b", "\x1b[", "\x1b]", "\x9b", "\x9d", "\x07", "\x1b\\", "\x9c", "\r", "\n", "\u2028", "\ud83d", "\U000e0041"]
+)
 _TEXTS = st.lists(st.one_of(st.text(), _NASTY, st.sampled_from(sorted(_BIDI))), max_size=30).map("".join)
 
 
@@ -47,7 +59,8 @@ _TEXTS = st.lists(st.one_of(st.text(), _NASTY, st.sampled_from(sorted(_BIDI))), 
 def test_nothing_unsafe_comes_out_and_once_is_enough(raw: str, newlines: bool) -> None:
     clean = sanitize(raw, allow_newlines=newlines)
     allowed = {"\n"} if newlines else set()
-    assert all(ch in allowed or unicodedata.category(ch) != "Cc" for ch in clean)
+    assert all(ch in allowed or unicodedata.category(ch) not in ("Cc", "Cs") for ch in clean)
+    clean.encode("utf-8")  # storable and typeable
     assert not _BIDI & set(clean)
     assert "\x1b" not in clean
     assert sanitize(clean, allow_newlines=newlines) == clean
