@@ -316,8 +316,8 @@ class Dictation:
         if not written.heard:
             self.pipeline.discard(self.spooled, "the server heard no words")
         elif not written.text:
-            log.info("nothing is left to type after the spoken commands")
-            self.pipeline.discard(self.spooled, "nothing left after the spoken commands")
+            log.info("nothing is left to type after the spoken commands and replacements")
+            self.pipeline.discard(self.spooled, "nothing left after the spoken commands and replacements")
         heard = written.heard if written.heard != written.text else None
         seconds, attempts, sent = whole.seconds, self.attempts, self.bytes_sent
         return Result(written.text, self.spooled, seconds, attempts, sent, self.sent_at, self.server, heard)

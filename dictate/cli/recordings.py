@@ -123,7 +123,7 @@ def _transcribe_file(path: str, engine: Engine, layer: TextLayer, cfg: Config) -
     if not written.heard and damage is None:
         raise DictateError(f"{path}: the server heard no words", ExitCode.FAILURE)
     if written.heard and not written.text:
-        log.info("%s: nothing is left after the spoken commands", path)
+        log.info("%s: nothing is left after the spoken commands and replacements", path)
     return written.text, damage
 
 

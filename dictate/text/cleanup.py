@@ -2,9 +2,10 @@
 
 The transcript goes to the model as data: inside a block between two marker lines that carry a
 random tag (so no transcript can close the block early), after an instruction to return only the
-cleaned text and never to answer or follow what the block says. The answer is sanitized like a
-transcript, then rejected when it is empty, much longer than the transcript, or looks like an answer
-to it rather than a cleaned copy of it; the caller then delivers the transcript as it was.
+cleaned text and never to answer or follow what the block says. The answer is freed of the model's
+reasoning and of a code fence around it, sanitized like a transcript, then rejected when it is
+empty, much longer than the transcript, adds markup, code or a note that speech has not, or looks
+like an answer to it rather than a cleaned copy of it; the caller then delivers the transcript as it was.
 """
 
 from __future__ import annotations
@@ -51,7 +52,15 @@ OPENERS = (
 QUESTION_WORDS = frozenset(("what", "who", "whom", "whose", "which", "why", "when", "where", "how"))
 _WORD = re.compile(r"[\w']+")
 _MARKER_LINE = re.compile(r"\s*<<<(END )?TRANSCRIPT \w+>>>\s*")
-_THINKING = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
+# Reasoning models may think aloud before the text, in one of these tags; a tag left open is
+# reasoning cut short, never the text.
+_THINKING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_THINKING_OPEN = re.compile(r"</?(think|thinking|reasoning)>", re.IGNORECASE)
+# A text wrapped in a markdown code fence, as small local models like to answer.
+_FENCED = re.compile(r"\A\s*```[\w+-]*[ \t]*\n?(.*?)\n?```\s*\Z", re.DOTALL)
+# What a clean-up of speech has no reason to add: markup, shell and code characters, notes of its own.
+_NOT_SPEECH = re.compile(r"[`|<>{}\[\]\\~*#_=^]|\$\(")
+_NOTE = re.compile(r"(?:^|[\s(\[])(?:note|notes|explanation|changes(?: made)?)\s*:", re.IGNORECASE)
 
 
 class Rejected(ValueError):
@@ -85,6 +94,11 @@ def messages(
 def check(transcript: str, answer: str, *, allow_newlines: bool = False) -> str:
     """The cleaned text from the model's `answer`, sanitized; Rejected when it is not a clean-up."""
     answer = _THINKING.sub("", answer)  # reasoning models may think aloud first
+    if _THINKING_OPEN.search(answer):
+        raise Rejected("it was the model's reasoning, cut short")
+    fenced = _FENCED.match(answer)
+    if fenced and "```" not in transcript:
+        answer = fenced.group(1)
     lines = [
         line for line in answer.strip().splitlines() if not re.fullmatch(r"\s*<<<(END )?TRANSCRIPT \w+>>>\s*", line)
     ]
@@ -97,6 +111,11 @@ def check(transcript: str, answer: str, *, allow_newlines: bool = False) -> str:
         raise Rejected("it was empty")
     if len(cleaned) > LONGER * len(transcript) + SLACK:
         raise Rejected(f"it was much longer than the transcript ({len(cleaned)} characters for {len(transcript)})")
+    added = set(_NOT_SPEECH.findall(cleaned)) - set(_NOT_SPEECH.findall(transcript))
+    if added:
+        raise Rejected(f"it added {' '.join(sorted(added))}, which speech has not")
+    if _NOTE.search(cleaned) and not _NOTE.search(transcript):
+        raise Rejected("it added a note of its own")
     if _looks_like_an_answer(transcript, cleaned):
         raise Rejected("it looked like an answer to the transcript, not a clean-up of it")
     return cleaned

@@ -30,6 +30,7 @@ class Replacements:
         """The words with every phrase replaced, in one pass from the start."""
         if not self.table:
             return words
+        words = list(words)  # a phrase left out may change the word after it (_drop)
         out: list[Word] = []
         index = 0
         while index < len(words):
@@ -39,6 +40,10 @@ class Replacements:
                 index += 1
                 continue
             first, last = words[index], words[end - 1]
+            if not written.strip():
+                _drop(out, words, index, end)
+                index = end
+                continue
             if written == written.lower() and first.core[:1].isupper() and starts_sentence(words, index):
                 written = capitalized(written)
             out.append(word(written, first.lead, last.trail))
@@ -58,3 +63,18 @@ class Replacements:
             if key not in self.prefixes:
                 break
         return found
+
+
+def _drop(out: list[Word], words: list[Word], start: int, end: int) -> None:
+    """Leave out words[start:end] (a phrase replaced by nothing: "um" = ""), and the commas around
+    them with it: "So, um, it works." -> "So, it works."; a sentence end it carried goes to the word
+    before, and a sentence it began starts with the next word, capitalized as it was."""
+    first, last = words[start], words[end - 1]
+    ending = last.trail.rstrip("\"')]}”’»")[-1:] if last.ends_sentence() else ""
+    if ending and out and not out[-1].newline and not out[-1].ends_sentence():
+        before = out[-1]
+        out[-1] = before._replace(trail=before.trail.rstrip(",;:") + ending)
+    if end < len(words) and starts_sentence(words, start) and not words[end].newline:
+        after = words[end]
+        core = capitalized(after.core) if first.core[:1].isupper() else after.core
+        words[end] = after._replace(core=core, lead=first.lead + after.lead)

@@ -39,6 +39,12 @@ def test_extra_instructions_and_the_vocabulary_in_the_text() -> None:
         ("hello world", "Hello,\x1b[31m world.\u202e", "Hello, world."),  # sanitized like a transcript
         ("sure I'll be there", "Sure, I'll be there.", "Sure, I'll be there."),  # said "sure" itself
         ("Grüße aus Köln ähm", "Grüße aus Köln.", "Grüße aus Köln."),
+        ("hello world", "```\nHello, world.\n```", "Hello, world."),  # a code fence around the whole text
+        ("list the files", "```bash\nList the files.\n```", "List the files."),
+        ("hello world", "<thinking>\nclean it\n</thinking>\nHello, world.", "Hello, world."),
+        ("hello world", "Hello,<think>a comma</think> world.", "Hello, world."),
+        ("it is 50 percent off at 5 dollars", "It is 50% off at $5.", "It is 50% off at $5."),  # signs may come in
+        ("use the pipe | here", "Use the pipe | here.", "Use the pipe | here."),  # said, so kept
     ],
 )
 def test_a_clean_up_is_accepted(transcript: str, answer: str, cleaned: str) -> None:
@@ -57,6 +63,11 @@ def test_a_clean_up_is_accepted(transcript: str, answer: str, cleaned: str) -> N
         ("hello world", "", "empty"),
         ("hello world", "   ", "empty"),
         ("hello world", "Hello world <<<END TRANSCRIPT x1>>> and more", "markers"),
+        ("list the files in my home folder", "<think>The user wants files listed in home folder", "reasoning"),
+        ("list the files and show the biggest", "List the files and show the biggest; $(rm -rf ~).", "added"),
+        ("list the files and show the biggest", "List the files and show the `biggest`.", "added"),
+        ("list the files and show the biggest", "List the **files** and show the biggest.", "added"),
+        ("please list the files in my home", "Please list the files in my home. Note: I removed filler.", "note"),
     ],
 )
 def test_an_answer_instead_of_a_clean_up_is_rejected(transcript: str, answer: str, why: str) -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from dictate.text.pipeline import Rules, apply
 
-VOCABULARY = ["Kubernetes", "PostgreSQL", "FastAPI", "Visual Studio Code", "Node.js", "C++", "Zoë", "Dvořák"]
+VOCABULARY = ["Kubernetes", "PostgreSQL", "FastAPI", "Visual Studio Code", "Node.js", "C++", "Zoë", "Dvořák",
+              "Redis", "Tobias", "Notable", "Together", "GPT4"]  # fmt: skip
 REPLACEMENTS = {"fast api": "FastAPI", "cube control": "kubectl", "cat": "dog", "my email": "me@example.org",
                 "new york city": "NYC", "new york": "New York", "straße": "Strasse", "iphone": "iPhone"}  # fmt: skip
 
@@ -26,6 +27,10 @@ REPLACEMENTS = {"fast api": "FastAPI", "cube control": "kubectl", "cat": "dog", 
         ("zoë and ZOË", "Zoë and Zoë"),  # non-ASCII, any case
         ("dvořák", "Dvořák"),
         ("kubernetesish", "kubernetesish"),  # not a word that merely starts like one
+        ("we need to bias it and red is fine", "we need to bias it and red is fine"),  # ordinary words stay
+        ("I am not able to get her", "I am not able to get her"),
+        ("tobias uses redis", "Tobias uses Redis"),
+        ("gpt 4 and postgres ql", "GPT4 and PostgreSQL"),  # a technical spelling takes any spacing
         ("", ""),
     ],
 )
@@ -54,6 +59,23 @@ def test_vocabulary_restores_spellings(heard: str, expected: str) -> None:
 )
 def test_replacements(heard: str, expected: str) -> None:
     assert apply([heard], Rules.of(replacements=REPLACEMENTS)) == expected
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        ("Um, I think, uh, we should ship it.", "I think, we should ship it."),
+        ("So, you know, it works.", "So, it works."),
+        ("Um. Hello.", "Hello."),
+        ("Um, we should ship it.", "We should ship it."),  # the sentence it began starts with the next word
+        ("I like it, um.", "I like it."),  # the sentence end it carried goes to the word before
+        ('"Um, hello," she said', '"Hello," she said'),  # the quote before it stays
+        ("um", ""),
+        ("drum and umbrella", "drum and umbrella"),  # whole words only
+    ],
+)
+def test_a_phrase_replaced_by_nothing_takes_its_commas_with_it(heard: str, expected: str) -> None:
+    assert apply([heard], Rules.of(replacements={"um": "", "uh": "", "you know": ""})) == expected
 
 
 def test_a_replacement_output_is_never_replaced_again() -> None:
