@@ -24,6 +24,7 @@ from dictate.engines.replies import (
     NotATranscript,
     excerpt,
     is_format_refusal,
+    most_characters,
     parse_error,
     parse_response,
     parse_retry_after,
@@ -228,6 +229,14 @@ class HttpEngine:
             )
         except NotATranscript as exc:
             raise self._not_a_transcript(answer, exc) from None
+        heard = max(len(text), sum(len(s.text) for s in segments or ()))
+        if heard > most_characters(request.audio.seconds):
+            raise TranscriptionError(
+                f"{self.host} answered HTTP {answer.status} with {heard} characters for {request.audio.seconds:.1f} s "
+                "of audio, more than speech holds: not a transcript; check [api] base_url",
+                kind="bad_response",
+                status=answer.status,
+            )
         server_ms = answer.headers.get("openai-processing-ms")
         if segments is not None:  # the typed text is made of the segments when there are some
             segments = tuple(replace(s, text=redact(s.text, shapes=False)) for s in segments)

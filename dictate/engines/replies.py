@@ -27,6 +27,17 @@ MESSAGE_CHARS = 300  # the longest server message shown
 EXCERPT_CHARS = 80  # the longest piece of an unexpected answer shown
 
 
+# Speech holds about 15-20 characters a second, and Whisper writes at most 224 tokens per 30 s
+# window; an answer far beyond that (megabytes for a second of audio) is not a transcript.
+CHARACTERS_PER_SECOND = 50
+CHARACTERS_SLACK = 300
+
+
+def most_characters(seconds: float) -> int:
+    """The longest transcript that `seconds` of audio can have."""
+    return int(CHARACTERS_PER_SECOND * seconds) + CHARACTERS_SLACK
+
+
 class NotATranscript(TranscriptionError):
     """A successful answer that holds no transcript; `what` says what came back, `server_error` is the
     message when it was an error in a provider's shape (whisper.cpp answers errors with HTTP 200)."""

@@ -440,3 +440,23 @@ def test_a_server_that_hangs_up_without_answering_is_said_in_words() -> None:
         "OpenAI-compatible server"
     )
     assert "Error" not in info.value.message and info.value.retryable
+
+
+def test_far_more_text_than_the_audio_can_hold_is_not_a_transcript(server: TranscriptionServer) -> None:
+    """A 2 s recording answered with 7 MB of text would be typed for hours: a failed attempt instead."""
+    server.queue(
+        Reply(body={"text": "word " * 80}),  # 400 characters: a fast talker's 2 s, with room to spare
+        Reply(body={"text": "x" * 7_000_000}),
+        Reply(body={"text": "short", "segments": [{"id": 0, "start": 0, "end": 2, "text": "y" * 5000}]}),
+    )
+    engine = client(server)
+    assert engine.transcribe(audio(2.0)).text.split() == ["word"] * 80
+    for shown in (7_000_000, 5000):
+        with pytest.raises(TranscriptionError) as info:
+            engine.transcribe(audio(2.0))
+        host = server.base_url.split("/")[2]
+        assert info.value.message == (
+            f"{host} answered HTTP 200 with {shown} characters for 2.0 s of audio, more than speech holds: "
+            "not a transcript; check [api] base_url"
+        )
+        assert info.value.kind == "bad_response" and not info.value.retryable
