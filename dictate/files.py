@@ -83,7 +83,7 @@ def read_small(name: str, what: str, cap: int, wait: float = 5.0) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise DictateError(f"cannot read {what} {label}: it is a folder", ExitCode.USAGE)
         if stat.S_ISREG(info.st_mode) and info.st_size > cap:
-            raise DictateError(f"{what} {label} is over {cap // 2**20} MB; nothing was read", ExitCode.USAGE)
+            raise DictateError(f"{what} {label} is over {_size(cap)}; nothing was read", ExitCode.USAGE)
         return _read_all(fd, label, what, cap, wait)
     finally:
         if fd != 0:
@@ -112,8 +112,12 @@ def _read_all(fd: int, label: str, what: str, cap: int, wait: float) -> bytes:
             return b"".join(chunks)
         total += len(chunk)
         if total > cap:
-            raise DictateError(f"{what} {label} is over {cap // 2**20} MB; nothing was read", ExitCode.USAGE)
+            raise DictateError(f"{what} {label} is over {_size(cap)}; nothing was read", ExitCode.USAGE)
         chunks.append(chunk)
+
+
+def _size(count: int) -> str:
+    return f"{count // 2**20} MB" if count >= 2**20 else f"{count} bytes"
 
 
 def sync_folder(folder: Path) -> None:

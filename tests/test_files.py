@@ -74,7 +74,7 @@ def test_small_inputs_are_read_within_bounds(tmp_path: Path) -> None:
     path = tmp_path / "list.txt"
     path.write_bytes(b"a\nb\n")
     assert read_small(str(path), "the list", 100) == b"a\nb\n"
-    with pytest.raises(DictateError, match=r"^the list .*list\.txt is over 0 MB; nothing was read$"):
+    with pytest.raises(DictateError, match=r"^the list .*list\.txt is over 3 bytes; nothing was read$"):
         read_small(str(path), "the list", 3)
     with pytest.raises(DictateError, match=r"^the list /dev/zero is over 1 MB; nothing was read$"):
         read_small("/dev/zero", "the list", 2**20)

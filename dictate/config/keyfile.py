@@ -13,9 +13,9 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from dictate.config.paths import config_dir
-from dictate.errors import ConfigError
-from dictate.files import replace_file, sync_folder
+from dictate.config.paths import config_dir, owner_name
+from dictate.errors import ConfigError, DictateError
+from dictate.files import read_small, replace_file, sync_folder
 
 KEY_FILE = "api-key"
 MAX_KEY_BYTES = 4096  # far above any provider's key; a file bigger than this is not a key
@@ -27,21 +27,28 @@ def key_path(environ: Mapping[str, str] = os.environ) -> Path:
 
 
 def read_key(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The stored key as written (not yet cleaned), or None when none is stored."""
+    """The stored key as written (not yet cleaned), or None when none is stored. A file of another
+    user's (or a link to one) is refused: her key is not sent under our name."""
     path = key_path(environ)
     try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_KEY_BYTES + 1)
+        info = path.stat()
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise ConfigError(f"{path} is a folder, not a stored key; remove it, then run `dictate key set`") from None
     except OSError as exc:
         raise ConfigError(f"cannot read the stored key {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_KEY_BYTES:
-        raise ConfigError(f"{path} is over {MAX_KEY_BYTES} bytes, not a key; run `dictate key set` again")
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{path} is a folder, not a stored key; remove it, then run `dictate key set`")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise ConfigError(
+            f"refusing the stored key {path}: it belongs to {owner_name(info.st_uid)}, not to you; "
+            "remove it, then run `dictate key set`"
+        )
     try:
-        return data.decode("utf-8")
+        data = read_small(str(path), "the stored key", MAX_KEY_BYTES)
+    except DictateError as exc:
+        raise ConfigError(f"{exc.message}; run `dictate key set` again") from None
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not text; run `dictate key set` again") from None
 
@@ -52,8 +59,11 @@ def write_key(key: str, environ: Mapping[str, str] = os.environ) -> Path:
     folder = path.parent
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        owner = folder.stat().st_uid
     except OSError as exc:
         raise ConfigError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    if hasattr(os, "getuid") and owner != os.getuid():  # she could read it, or swap it for her own
+        raise ConfigError(f"refusing to store the key in {folder}: it belongs to {owner_name(owner)}, not to you")
     try:
         replace_file(path, key.encode("utf-8") + b"\n", 0o600)
     except OSError as exc:

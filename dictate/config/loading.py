@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import sys
@@ -19,6 +20,7 @@ from dictate.config.paths import config_path, init_command
 from dictate.config.schema import PROFILE_SECTIONS, SECTIONS, Config, Profile, field_default
 from dictate.config.values import MAX_ENTRY_CHARS, toml_value
 from dictate.errors import ConfigError, DictateError
+from dictate.files import read_small
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,22 +31,26 @@ else:  # pragma: no cover - exercised on 3.10 only
 def load(cli_path: str | None = None, environ: Mapping[str, str] = os.environ) -> Config:
     """Load and validate the configuration; a missing file at the default location means defaults."""
     path, source = config_path(cli_path, environ)
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(f"config file {path} is a link to {os.readlink(path)}, which does not exist")
     if not path.exists():
         if source != "default location":
             raise ConfigError(
                 f"config file {path} (from {source}) does not exist; create it with `{init_command(cli_path)}`"
             )
         return with_vocabulary_file(Config(), path.parent)
+    try:  # within bounds: a pipe with no writer or /dev/zero named as the config ends in one line
+        raw = read_small(str(path), "the config file", MAX_CONFIG_BYTES)
+    except DictateError as exc:
+        raise ConfigError(exc.message) from None
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # a byte-order mark, as some editors write, is fine
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     return with_vocabulary_file(from_dict(data, path), path.parent)
 
 
@@ -133,14 +139,13 @@ def vocabulary_path(config: Config, folder: Path) -> Path | None:
 
 
 MAX_VOCABULARY_BYTES = 16 * 2**20  # a list of a million names is under this
+MAX_CONFIG_BYTES = 2**20  # the commented file of every key is 12 kB
 
 
 def read_vocabulary(path: Path | str) -> list[str]:
     """The entries of a vocabulary file ("-": stdin): one a line; blank lines and lines starting with
     # are skipped. Read within bounds (dictate.files.read_small); an entry over MAX_ENTRY_CHARS is a
     ConfigError naming its line."""
-    from dictate.files import read_small
-
     try:
         data = read_small(str(path), "the vocabulary list", MAX_VOCABULARY_BYTES)
     except DictateError as exc:
@@ -183,6 +188,8 @@ def _validate(value: Any, f: dataclasses.Field[Any]) -> Any:
             raise ValueError(f"expected {'an integer' if isinstance(default, int) else 'a number'}{_range(meta)}")
         if isinstance(default, int) and not isinstance(value, int):
             raise ValueError(f"expected an integer{_range(meta)}")
+        if not math.isfinite(value):
+            raise ValueError(f"expected a number{_range(meta)}, not {value}")
         if (meta["min"] is not None and value < meta["min"]) or (meta["max"] is not None and value > meta["max"]):
             raise ValueError(f"expected a number{_range(meta)}")
         value = type(default)(value)

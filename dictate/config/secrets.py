@@ -86,6 +86,15 @@ def insecure_permissions_warning(config: Config, environ: Mapping[str, str] = os
         info = path.stat()
     except OSError:
         return None
+    if not stat.S_ISREG(info.st_mode):
+        return None  # /dev/null or a pipe given as the config: nothing of ours to chmod
+    if info.st_uid not in (os.getuid(), 0):  # root's files are the system's, and only root changes them
+        from dictate.config.paths import owner_name
+
+        return (
+            f"{path} belongs to {owner_name(info.st_uid)}, who could send your recordings and key elsewhere; "
+            f"use a config file of your own: cp {path} ~/.config/dictate/config.toml"
+        )
     if others_may(info, stat.S_IWGRP, stat.S_IWOTH):
         return (
             f"{path} can be changed by other users, who could send your recordings and key elsewhere; "
@@ -101,6 +110,13 @@ def insecure_permissions_warning(config: Config, environ: Mapping[str, str] = os
         return (
             f"{folder} can be changed by other users, who could replace {path.name} and send your "
             f"recordings and key elsewhere; run: chmod 700 {folder}"
+        )
+    if folder_info is not None and not sticky and folder_info.st_uid not in (os.getuid(), 0):
+        from dictate.config.paths import owner_name
+
+        return (
+            f"{folder} belongs to {owner_name(folder_info.st_uid)}, who could replace {path.name} and send your "
+            f"recordings and key elsewhere; keep your config in a folder of your own"
         )
     if config.api.api_key and others_may(info, stat.S_IRGRP, stat.S_IROTH):
         return f"{path} holds an API key and is readable by other users; run: chmod 600 {path}"

@@ -219,8 +219,10 @@ def parse_id(value: str | int) -> int:
     if isinstance(value, int):
         return value
     text = value.strip().removeprefix("#")
-    if not text.isdigit():
-        raise UnknownEntry(f"no dictation with ID {value!r}: IDs are numbers (see `dictate history`)")
+    if not (text.isascii() and text.isdigit()):
+        raise UnknownEntry(f"no dictation with ID {value[:40]!r}: IDs are numbers (see `dictate history`)")
+    if len(text) > 18:  # beyond SQLite's integers: no such dictation
+        raise UnknownEntry(f"no dictation with ID {text[:20]}…: IDs are far smaller (see `dictate history`)")
     return int(text)
 
 

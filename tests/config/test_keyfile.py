@@ -51,7 +51,7 @@ def test_the_lookup_order(tmp_path: Path) -> None:
     [
         (b"two words", "the API key from the stored key ({path}) has a space"),
         (b"\xff\xfe", "{path} is not text; run `dictate key set` again"),
-        (b"k" * 5000, "{path} is over 4096 bytes, not a key; run `dictate key set` again"),
+        (b"k" * 5000, "the stored key {path} is over 4096 bytes; nothing was read; run `dictate key set` again"),
     ],
 )
 def test_a_stored_key_that_cannot_be_one_is_refused_naming_the_file(
@@ -73,3 +73,42 @@ def test_a_stored_key_others_can_read_or_change_is_a_problem(tmp_path: Path) -> 
         path.chmod(mode)
         problem = key_file_problem(env(tmp_path))
         assert problem is not None and problem.endswith(f"run: chmod 600 {path}") and "sk-mode" not in problem
+
+
+def test_a_stored_key_of_another_user_is_refused_and_none_is_stored_in_her_folder(tmp_path: Path) -> None:
+    """Her file where ours should be, or a link to it: her key is not sent under our name (chown needs root)."""
+    path = key_path(env(tmp_path))
+    path.parent.mkdir(parents=True)
+    hers = tmp_path / "hers"
+    hers.write_text("sk-her-key-0123456789\n")
+    os.chown(hers, 65534, 65534)
+    path.symlink_to(hers)
+    with pytest.raises(ConfigError) as info:
+        api_key(from_dict({}), env(tmp_path))
+    assert info.value.message == (
+        f"refusing the stored key {path}: it belongs to user nobody (uid 65534), not to you; "
+        "remove it, then run `dictate key set`"
+    )
+    path.unlink()
+    os.chown(path.parent, 65534, 65534)
+    with pytest.raises(ConfigError) as refused:
+        write_key("sk-mine-0123456789", env(tmp_path))
+    assert refused.value.message == (
+        f"refusing to store the key in {path.parent}: it belongs to user nobody (uid 65534), not to you"
+    )
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("kind", ["pipe", "endless"])
+def test_a_stored_key_that_never_ends_is_one_line(tmp_path: Path, kind: str) -> None:
+    path = key_path(env(tmp_path))
+    path.parent.mkdir(parents=True)
+    if kind == "pipe":
+        os.mkfifo(path)  # nobody writes: it once waited for ever
+        expected = "nothing came for 5 s (a pipe with no writer?)"
+    else:
+        path.symlink_to("/dev/zero")
+        expected = "is over 4096 bytes"
+    with pytest.raises(ConfigError) as info:
+        api_key(from_dict({}), env(tmp_path))
+    assert expected in info.value.message and info.value.message.endswith("run `dictate key set` again")

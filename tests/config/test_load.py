@@ -77,6 +77,10 @@ def test_values_are_read_and_typed(tmp_path: Path) -> None:
         ("[api]\nlanguage = 'English'\n", r"ISO-639-1"),
         ("api = 3\n", r"api must be a section"),
         ("[api\n", r"invalid TOML"),
+        ("[api]\ntimeout = nan\n", r"\[api\] timeout = nan: expected a number from 1 to 3600, not nan"),
+        ("[api]\nmax_upload_mb = inf\n", r"max_upload_mb = inf: expected a number .*, not inf"),
+        ("[audio]\nmax_seconds = -nan\n", r"max_seconds = nan: expected a number"),
+        ("a = " + "[" * 5000 + "]" * 5000 + "\n", r"invalid TOML: nested too deeply$"),
     ],
 )
 def test_bad_values_name_file_key_and_accepted(tmp_path: Path, text: str, expected: str) -> None:
@@ -102,6 +106,29 @@ def test_bad_values_name_file_key_and_accepted(tmp_path: Path, text: str, expect
 def test_from_dict_without_a_file_names_the_key(data: dict[str, dict[str, object]], expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         from_dict(data)
+
+
+def test_a_byte_order_mark_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes('\ufeff[api]\nmodel = "whisper-large-v3"\n'.encode())
+    assert load(str(path)).api.model == "whisper-large-v3"
+
+
+@pytest.mark.parametrize("kind", ["pipe", "endless", "dangling link"])
+def test_a_config_that_never_ends_or_is_not_there_is_one_line(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "config.toml"
+    if kind == "pipe":
+        os.mkfifo(path)  # nobody writes: it once waited for ever
+        expected = f"the config file {path}: nothing came for 5 s (a pipe with no writer?); nothing was read"
+    elif kind == "endless":
+        path.symlink_to("/dev/zero")  # once read until memory ran out
+        expected = f"the config file {path} is over 1 MB; nothing was read"
+    else:
+        path.symlink_to(tmp_path / "moved.toml")  # once meant the defaults, silently
+        expected = f"config file {path} is a link to {tmp_path / 'moved.toml'}, which does not exist"
+    with pytest.raises(ConfigError) as info:
+        load(str(path))
+    assert info.value.message == expected and info.value.exit_code == 2
 
 
 def test_not_utf8_is_an_error(tmp_path: Path) -> None:

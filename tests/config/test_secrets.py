@@ -262,6 +262,26 @@ def test_a_config_others_can_write_warns_even_without_a_key(tmp_path: Path) -> N
     assert insecure_permissions_warning(load(str(path))) is None
 
 
+def test_a_config_or_its_folder_of_another_user_warns(tmp_path: Path) -> None:
+    """Hers, though only she may write it: she could still send our recordings elsewhere (chown: root)."""
+    folder = tmp_path / "conf"
+    folder.mkdir(mode=0o755)
+    path = folder / "config.toml"
+    path.write_text('[api]\nbase_url = "https://api.openai.com/v1"\n')
+    path.chmod(0o644)
+    os.chown(path, 65534, 65534)
+    warning = insecure_permissions_warning(load(str(path)))
+    assert warning == (
+        f"{path} belongs to user nobody (uid 65534), who could send your recordings and key elsewhere; "
+        f"use a config file of your own: cp {path} ~/.config/dictate/config.toml"
+    )
+    os.chown(path, os.getuid(), os.getgid())
+    os.chown(folder, 65534, 65534)
+    warning = insecure_permissions_warning(load(str(path)))
+    assert warning is not None and warning.startswith(f"{folder} belongs to user nobody (uid 65534)")
+    assert insecure_permissions_warning(load("/dev/null")) is None  # no "chmod 600 /dev/null"
+
+
 def _shared_group() -> int | None:
     """A group this user may give a file to that holds other users too (not a user-private group)."""
     me = pwd.getpwuid(os.getuid())

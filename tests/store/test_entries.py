@@ -138,10 +138,16 @@ def test_parse_id_takes_a_number_with_or_without_hash(value: str | int, number: 
     assert parse_id(value) == number
 
 
-@pytest.mark.parametrize("value", ["abc", "#", "", "-1", "1.5", "#1#"])
+@pytest.mark.parametrize("value", ["abc", "#", "", "-1", "1.5", "#1#", "²", "١٢"])  # superscript, Arabic digits
 def test_parse_id_refuses_what_is_not_an_id_as_a_usage_error(value: str) -> None:
     with pytest.raises(UnknownEntry, match="IDs are numbers") as err:
         parse_id(value)
+    assert err.value.exit_code == ExitCode.USAGE
+
+
+def test_an_id_beyond_any_dictation_is_a_usage_error_not_an_overflow() -> None:
+    with pytest.raises(UnknownEntry, match=r"^no dictation with ID 99999999999999999999…: IDs are far smaller") as err:
+        parse_id("9" * 40)
     assert err.value.exit_code == ExitCode.USAGE
 
 
