@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from dictate.cli.dictating import load_config
@@ -26,10 +25,13 @@ def cmd_config(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"{path} already exists; use `{config.init_command(args.config, force=True)}` to overwrite it"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may come to hold a key
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(config.example())
+        from dictate.files import replace_file
+
+        try:  # whole or not at all, 0600: it may come to hold a key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            replace_file(path, config.example().encode("utf-8"), 0o600)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
         log.info("wrote %s", path)
         return ExitCode.OK
     cfg = config.load(args.config)

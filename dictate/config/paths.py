@@ -145,7 +145,7 @@ def _user_dir(kind: str, environ: Mapping[str, str]) -> Path:
     1. $XDG_CONFIG_HOME/dictate ($XDG_DATA_HOME for data, $XDG_STATE_HOME for state), when the value
        is an absolute path (the XDG spec says relative values are to be ignored)
     2. $HOME/.config/dictate ($HOME/.local/share/dictate for data, $HOME/.local/state/dictate for
-       state), when HOME is set and not empty
+       state), when HOME is an absolute path
     Everywhere:
     3. platformdirs' user folder for the platform, e.g. ~/Library/Application Support/dictate on
        macOS, %LOCALAPPDATA%\\dictate on Windows
@@ -156,7 +156,7 @@ def _user_dir(kind: str, environ: Mapping[str, str]) -> Path:
         if xdg and Path(xdg).is_absolute():
             return Path(xdg) / APP
         home = environ.get("HOME")
-        if home:
+        if home and Path(home).is_absolute():  # a relative one would move with the working folder
             return Path(home) / under_home / APP
     getters = {
         "config": platformdirs.user_config_dir,

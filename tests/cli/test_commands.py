@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,6 +82,27 @@ def test_config_path_init_check_show(home: Path, user_env: dict[str, str]) -> No
     assert 'model = "whisper-large-v3-turbo"' in show.stdout
     assert KEY not in show.stdout + show.stderr
     assert "API key: from [api] api_key" in show.stdout
+
+
+def test_config_init_never_replaces_a_pipe_and_writes_through_a_link(home: Path, user_env: dict[str, str]) -> None:
+    fifo = home / "fifo.toml"
+    os.mkfifo(fifo)  # `config init --force` once opened it and waited for a reader for ever
+    refused = proc.run(["--config", str(fifo), "config", "init", "--force"], user_env, timeout=20)
+    assert_one_line_error(refused, 2, f"cannot write {fifo}: a pipe is there, not a regular file; nothing was written")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    (home / "dotfiles").mkdir()
+    link = home / "linked.toml"
+    link.symlink_to(home / "dotfiles" / "config.toml")
+    assert proc.run(["--config", str(link), "config", "init"], user_env).returncode == 0
+    assert link.is_symlink() and "[api]" in (home / "dotfiles" / "config.toml").read_text()
+    assert (home / "dotfiles" / "config.toml").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_relative_home_is_not_taken_for_a_folder(home: Path, user_env: dict[str, str], tmp_path: Path) -> None:
+    """HOME=rel once put the history in whatever folder dictate ran from."""
+    env = {k: v for k, v in user_env.items() if not k.startswith("XDG_")}
+    done = proc.run(["config", "path"], {**env, "HOME": "rel"})
+    assert done.returncode == 0 and Path(done.stdout.strip()).is_absolute(), done.stdout
 
 
 def test_malformed_config_is_one_line_exit_2(home: Path, user_env: dict[str, str], server: TranscriptionServer) -> None:
