@@ -83,13 +83,18 @@ def part_steps(config: Config) -> tuple[tuple[float, float], ...]:
 
 def check_sendable(recording: Recording, config: Config) -> None:
     """Raise NothingToSend for a recording too short or without speech: it is not uploaded."""
+    check_length(recording, config)
+    if not has_speech(recording):
+        raise NothingToSend(f"no speech heard in {recording.seconds:.1f} s of audio; nothing sent")
+
+
+def check_length(recording: Recording, config: Config) -> None:
+    """Raise NothingToSend for a recording under [audio] min_seconds."""
     if recording.seconds < config.audio.min_seconds:
         raise NothingToSend(
             f"recording too short ({recording.seconds:.2f} s < [audio] min_seconds "
             f"{config.audio.min_seconds:g}); nothing sent"
         )
-    if not has_speech(recording):
-        raise NothingToSend(f"no speech heard in {recording.seconds:.1f} s of audio; nothing sent")
 
 
 class Pipeline(Safekeeping):
@@ -143,6 +148,11 @@ class Pipeline(Safekeeping):
                 self.record(lambda h: h.mark_failed(entry_id, message, attempts=0))
             self.release(spooled)
             raise Unreadable(message) from None
+        try:
+            check_length(audio, self.config)
+        except NothingToSend:  # as for a new recording: discarded, not sent
+            self.discard(spooled, "nothing to send")
+            raise
         return Dictation(self, source="retry", spooled=spooled, audio=audio).retry()
 
 

@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     copy_doc = "Copy the text of one dictation to the clipboard."
     copy = actions.add_parser("copy", parents=[common], help=copy_doc, description=copy_doc)
     copy.add_argument("id", metavar="ID", help="the dictation's ID, as listed by `dictate history`")
+    discard_doc = "Give up a dictation not yet delivered: never sent again, its audio deleted (unless kept)."
+    discard = actions.add_parser("discard", parents=[common], help=discard_doc, description=discard_doc)
+    discard.add_argument("id", metavar="ID", help="the dictation's ID, as listed by `dictate history`")
 
     p = command("vocabulary", vocabulary.cmd_vocabulary)
     p.epilog = vocabulary.WHERE

@@ -11,6 +11,8 @@ from dictate.cli.dictating import load_config
 from dictate.errors import DictateError, ExitCode, describe, exit_code
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dictate.config import Config
     from dictate.engines import Engine
     from dictate.store import Entry
@@ -129,7 +131,7 @@ def _transcribe_file(path: str, engine: Engine, layer: TextLayer, cfg: Config) -
 
 def cmd_retry(args: argparse.Namespace) -> int:
     """Re-send recordings whose transcription failed; print each recovered transcript (nothing is typed)."""
-    from dictate.dictation import Pipeline, TranscriptionFailed, Unreadable
+    from dictate.dictation import NothingToSend, Pipeline, TranscriptionFailed, Unreadable
     from dictate.engines import open_engine
     from dictate.output.terminal import print_line
     from dictate.profiles import override
@@ -155,6 +157,12 @@ def cmd_retry(args: argparse.Namespace) -> int:
         pipeline = Pipeline(cfg, open_engine(cfg), store)
         failed = 0
         for entry in entries:
+            # Away (moved, not yet synced): kept pending, not given up. Looked at again as it is now,
+            # as another process may have finished it since the list was read.
+            if entry.audio_missing and (now := store.get(entry.id)).pending and now.audio_missing:
+                log.error("dictation %d: %s", entry.id, audio_missing(entry, store.spool_dir))
+                failed += 1
+                continue
             if not store.claim(entry.id):
                 log.warning("dictation %d is being sent by another dictate process; skipped", entry.id)
                 continue
@@ -168,6 +176,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
             except Unreadable as exc:  # named; the others are still sent
                 log.error("%s", exc.message)
                 failed += 1
+                continue
+            except NothingToSend as exc:  # too short, as a new recording would be: discarded
+                log.info("dictation %d: %s", entry.id, exc.message)
                 continue
             log.debug("dictation %d: %s", entry.id, result.timings(started, "the resend began"))
             if not result.text:
@@ -195,6 +206,10 @@ def cmd_history(args: argparse.Namespace) -> int:
                 raise DictateError(f"dictation {entry.id} has no text to copy ({entry.status})", ExitCode.USAGE)
             where = copy_to_clipboard(entry.text)
             log.info("dictation %d copied to %s", entry.id, where)
+            return ExitCode.OK
+        if args.history_action == "discard":
+            entry = history.discard(args.id, "given up with `dictate history discard`")
+            log.info("dictation %d discarded%s", entry.id, "; its audio is kept" if entry.audio_parts else "")
             return ExitCode.OK
         if args.history_action == "show":
             entry = history.get(args.id)
@@ -231,7 +246,17 @@ def cmd_history(args: argparse.Namespace) -> int:
     return ExitCode.FAILURE if unreadable else ExitCode.OK
 
 
+def audio_missing(entry: Entry, spool_dir: Path) -> str:
+    """What to do about a pending dictation whose audio is not in the spool."""
+    return (
+        f"its audio ({entry.key}.*) is not in {spool_dir}; put it back and run `dictate retry {entry.id}`, "
+        f"or give it up: `dictate history discard {entry.id}`"
+    )
+
+
 def _missing_text(entry: Entry) -> str:
+    if entry.pending and entry.audio_missing:
+        return "(its audio is missing from the spool: see `dictate retry`)"
     if entry.error:
         return f"({entry.error})"
     return "(not transcribed yet)" if entry.pending else "(text not kept)"

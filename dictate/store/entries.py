@@ -123,6 +123,7 @@ class Entry:
     raw_text: str | None = None  # the transcript as heard, when the text layer changed it
     audio_parts: tuple[Path, ...] = ()  # every file of the spooled audio, in order
     key: str | None = None  # the dictation's name in the spool
+    audio_missing: bool = False  # its audio was not removed, yet the spool does not hold it (moved away?)
 
     @property
     def pending(self) -> bool:
@@ -165,13 +166,15 @@ COLUMNS = (
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM dictations"  # noqa: S608 - names from the code
 
 
-def from_row(row: sqlite3.Row, spool_dir: Path) -> Entry:
-    """The Entry of a row read with SELECT; its audio files are looked up in `spool_dir`."""
+def from_row(row: sqlite3.Row, spool_dir: Path, found: spool.Scan | None = None) -> Entry:
+    """The Entry of a row read with SELECT; its audio files are looked up in `found`, the spool folder
+    listed once for many rows (by default listed for this row alone)."""
     name = row["audio_name"]
     present = name is not None and row["audio_removed"] is None
-    files = tuple(spool.parts(spool_dir, name)) if present else ()
-    if present and not files and spool.key_of(name) != name:
-        files = (spool_dir / name,)  # one file from before parts, named even when it went missing
+    if present and found is None:
+        found = spool.scan(spool_dir, spool.key_of(name))
+    files = tuple(found.files(name)) if present and found is not None else ()
+    missing = present and found is not None and found.missing(name)
     return Entry(
         id=row["id"],
         created=parse_time(row["created"]),
@@ -193,6 +196,7 @@ def from_row(row: sqlite3.Row, spool_dir: Path) -> Entry:
         raw_text=row["raw_text"],
         audio_parts=files,
         key=spool.key_of(name) if name is not None else None,
+        audio_missing=missing,
     )
 
 

@@ -206,9 +206,21 @@ class History:
         """The whole audio of a dictation, its parts decoded and joined (for `dictate retry`).
 
         EntryStateError when it has no audio any more; HistoryError naming the dictation and the
-        file when a file cannot be read or decoded.
+        file when a file cannot be read, is damaged or cut short, or the parts hold less than the
+        row's recorded duration (recordings.read_whole): nothing is deleted then.
         """
-        return recordings.read_whole(*self._files(target))
+        entry_id = recordings.entry_id(target)
+        if entry_id is None:
+            assert isinstance(target, Spooled)
+            files = spool.parts(self.spool_dir, target.key)
+            return recordings.read_whole("the recording", files, give_up="delete its files to give it up")
+        entry = self.get(entry_id)
+        return recordings.read_whole(
+            f"dictation {entry.id}",
+            list(entry.audio_parts),
+            recorded=entry.duration,
+            give_up=f"`dictate history discard {entry.id}` gives it up",
+        )
 
     def unindexed(self) -> list[str]:
         """Keys of the dictations in the spool that no row names (while the database cannot be written)."""
@@ -352,24 +364,25 @@ class History:
         if self._db is None:
             return []
         with self._read() as db:
-            return [from_row(row, self.spool_dir) for row in db.execute(query, params)]
+            rows = db.execute(query, params).fetchall()
+        found = spool.scan(self.spool_dir)  # listed once for every row
+        return [from_row(row, self.spool_dir, found) for row in rows]
 
     def pending(self) -> list[Entry]:
         """Dictations whose text was never obtained (see the module docs), oldest first."""
         if self._db is None:
             return []
         with self._read() as db:
-            return [
-                from_row(row, self.spool_dir)
-                for row in db.execute(SELECT + " WHERE " + PENDING_SQL + " ORDER BY created, id")
-            ]
+            rows = db.execute(SELECT + " WHERE " + PENDING_SQL + " ORDER BY created, id").fetchall()
+        found = spool.scan(self.spool_dir)  # listed once for every row
+        return [from_row(row, self.spool_dir, found) for row in rows]
 
     # ---- recovery and retention --------------------------------------------------------------
 
     def recover(self) -> list[Entry]:
         """Rebuild rows for what the spool holds after a crash (recovery.py); return the recordings given rows."""
         with self._write() as db:
-            adopted = recovery.recover(db, self.spool_dir, history_on=self.settings.enabled)
+            adopted = recovery.recover(db, self.spool_dir)
         if adopted:
             log.warning(
                 "found %d recording(s) in %s that were never transcribed; `dictate retry` sends them",
@@ -404,14 +417,6 @@ class History:
             raise self.problem
         with self._db.reading() as db:
             yield db
-
-    def _files(self, target: Target) -> tuple[str, list[Path]]:
-        entry_id = recordings.entry_id(target)
-        if entry_id is None:
-            assert isinstance(target, Spooled)
-            return "the recording", spool.parts(self.spool_dir, target.key)
-        entry = self.get(entry_id)
-        return f"dictation {entry.id}", list(entry.audio_parts)
 
 
 def _ms(value: float | None) -> int | None:

@@ -7,6 +7,8 @@ database could not index it.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,9 +62,11 @@ def write_part(spool_dir: Path, name: str, data: bytes, *, keep_lock: bool = Fal
         raise HistoryError(f"cannot write the recording to {spool_dir}: {exc.strerror or exc}") from None
 
 
-def read_whole(label: str, files: list[Path]) -> Recording:
+def read_whole(label: str, files: list[Path], *, recorded: float | None = None, give_up: str) -> Recording:
     """The parts decoded and joined. EntryStateError when there are none; HistoryError naming the
-    dictation (`label`) and the file when one cannot be read or decoded."""
+    dictation (`label`) and the file when one cannot be read, is damaged or cut short, when a part is
+    missing, or when they hold less than the `recorded` seconds: nothing is sent then, nothing
+    deleted, and the message ends with `give_up`, how to give the dictation up."""
     import numpy as np
 
     from dictate.audio import Recording, decode
@@ -70,17 +74,82 @@ def read_whole(label: str, files: list[Path]) -> Recording:
 
     if not files:
         raise EntryStateError(f"{label} has no audio any more")
+    kept = f"nothing sent, its audio kept ({give_up})"
+    absent = missing_parts([spool.part_number(path) for path in files])
+    if absent:
+        numbers = ", ".join(str(n) for n in absent)
+        raise HistoryError(f"{label}: part {numbers} of its audio is missing from {files[0].parent}; {kept}")
     pieces: list[Recording] = []
     for path in files:
         try:
-            recording = decode(path.read_bytes())
+            if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe would never end, a device never stop
+                raise HistoryError(f"{label}: {path} is not a regular file (a folder, pipe or device); {kept}")
+            data = path.read_bytes()
         except OSError as exc:
-            raise HistoryError(f"{label}: cannot read {path}: {exc.strerror or exc}") from None
+            raise HistoryError(f"{label}: cannot read {path}: {exc.strerror or exc}; {kept}") from None
+        try:
+            recording = decode(data)
         except DictateError as exc:
             detail = exc.message.removeprefix("audio data: ")
-            raise HistoryError(f"{label}: {path} is damaged ({detail}); delete it to give the recording up") from None
+            raise HistoryError(f"{label}: {path} is damaged ({detail}); {kept}") from None
+        announced = announced_seconds(data)
+        if announced is not None and cut_short(recording.seconds, announced):
+            raise HistoryError(
+                f"{label}: {path} is cut short ({recording.seconds:.2f} s of the {announced:.2f} s its header "
+                f"announces); {kept}; `dictate transcribe {path}` gives the text of what is left"
+            )
         pieces.append(recording.at_rate(pieces[0].rate) if pieces else recording)
-    return Recording(np.concatenate([p.samples for p in pieces]), pieces[0].rate)
+    whole = Recording(np.concatenate([p.samples for p in pieces]), pieces[0].rate)
+    if recorded is not None and cut_short(whole.seconds, recorded):
+        raise HistoryError(
+            f"{label}: the spool holds {whole.seconds:.2f} s of the {recorded:.2f} s recorded "
+            f"(a file cut short or missing in {files[0].parent}); {kept}"
+        )
+    return whole
+
+
+def missing_parts(numbers: list[int]) -> list[int]:
+    """The part numbers missing before the last one: a dictation's parts are 1, 2, ... without a gap."""
+    have = set(numbers)
+    return [n for n in range(1, max(numbers, default=0) + 1) if n not in have]
+
+
+def cut_short(seconds: float, expected: float) -> bool:
+    """Audio of `seconds` falls short of `expected` by more than encoding can explain (a few frames)."""
+    return seconds < expected - max(0.05, expected * 0.02)
+
+
+def announced_seconds(data: bytes) -> float | None:
+    """The length the file's header announces, when it announces one: a WAV's data chunk, or the
+    frame count of a format that states it up front (FLAC's STREAMINFO); None when it says nothing."""
+    import io
+
+    import soundfile
+
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return wav_announced_seconds(data)
+    try:
+        info = soundfile.info(io.BytesIO(data))
+    except (RuntimeError, TypeError, ValueError, soundfile.LibsndfileError):
+        return None
+    return info.frames / info.samplerate if info.frames > 0 and info.samplerate > 0 else None
+
+
+def wav_announced_seconds(data: bytes) -> float | None:
+    """The seconds a WAV's fmt and data chunks announce (libsndfile believes the file's size instead)."""
+    rate = block = None
+    at = 12
+    while at + 8 <= len(data):
+        chunk, size = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "little")
+        if chunk == b"fmt " and at + 24 <= len(data):
+            rate = int.from_bytes(data[at + 12 : at + 16], "little")
+            block = int.from_bytes(data[at + 20 : at + 22], "little")
+        elif chunk == b"data":
+            if not rate or not block or size in (0, 0xFFFFFFFF):  # unknown: a stream's header
+                return None
+            return size // block / rate
+        at += 8 + size + (size & 1)
+    return None
 
 
 def remove(files: list[Path], *, strict: bool = False) -> None:

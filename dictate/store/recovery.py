@@ -14,26 +14,31 @@ sending is locked (spool.py, claims.py) and left alone; everything else is what 
                                         files whose row says they were removed: deleted
     killed while removing the files of a dictation with no row (part 1 goes first)
                                         parts without part 1: deleted
-    audio gone (deleted by hand)        the row's audio is marked removed; if its text was never
-                                        obtained it is discarded (or, with the history off, deleted)
+
+A row whose audio the spool does not hold is left as it is: the audio may be away for a while (moved
+out by hand, a sync tool, a stat error), and when it comes back it is that row's again, pending as
+before (`Entry.audio_missing` says so meanwhile). Only a dictation's own removal (a delivery or a
+discard, committed) lets a scan delete its files; a viewing command never gives a recording up. A
+row an older version gave up that way is made pending again when its audio comes back.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from pathlib import Path
 
 from dictate.store import spool
 from dictate.store.entries import (
     DISCARDED,
+    FAILED,
     QUEUED,
     RECOVERED_SOURCE,
     SELECT,
     Entry,
     HistoryError,
-    from_row,
     iso,
     load,
     now,
@@ -41,8 +46,11 @@ from dictate.store.entries import (
 
 log = logging.getLogger(__name__)
 
+# What older versions wrote when a scan did not see a row's audio and gave the dictation up.
+MARKED_MISSING = re.compile(r"audio \S+ is missing from the spool")
 
-def recover(db: sqlite3.Connection, spool_dir: Path, *, history_on: bool) -> list[Entry]:
+
+def recover(db: sqlite3.Connection, spool_dir: Path) -> list[Entry]:
     """Reconcile the spool with the rows, inside the caller's write transaction; return the adopted recordings."""
     rows = {}
     for row in db.execute(SELECT + " WHERE audio_name IS NOT NULL"):
@@ -50,7 +58,7 @@ def recover(db: sqlite3.Connection, spool_dir: Path, *, history_on: bool) -> lis
         if key is not None:
             rows[key] = row
     try:
-        found = spool.scan(spool_dir)
+        found = spool.read(spool_dir)
     except OSError as exc:
         raise HistoryError(f"cannot read {spool_dir}: {exc.strerror or exc}") from None
     for path in found.leftovers:
@@ -59,8 +67,13 @@ def recover(db: sqlite3.Connection, spool_dir: Path, *, history_on: bool) -> lis
     for key, files in found.dictations.items():
         row = rows.get(key)
         if row is not None:
-            if row["audio_removed"] is not None:
+            if marked_missing(row["status"], row["error"]):
+                _restore(db, row["id"])
+            elif row["audio_removed"] is not None:
                 _remove(files)  # the removal was committed; its process died before deleting
+            continue
+        if not all(spool.is_regular(path) for path in files):
+            log.debug("left alone for now: %s (not all regular files, or a stat failed)", files)
             continue
         fd = spool.try_lock(files[0])
         if fd is None:
@@ -72,24 +85,21 @@ def recover(db: sqlite3.Connection, spool_dir: Path, *, history_on: bool) -> lis
                 adopted.append(_adopt(db, spool_dir, key, files))
         finally:
             os.close(fd)
-    stamp = iso(now())
-    for key, row in rows.items():
-        if row["audio_removed"] is not None or key in found.dictations:
-            continue
-        entry = from_row(row, spool_dir)
-        name = row["audio_name"]
-        if entry.pending and not history_on:
-            db.execute("DELETE FROM dictations WHERE id = ?", (entry.id,))
-        elif entry.pending:
-            db.execute(
-                "UPDATE dictations SET status = ?, error = ?, audio_removed = ?, updated = ? WHERE id = ?",
-                (DISCARDED, f"audio {name} is missing from the spool", stamp, stamp, entry.id),
-            )
-        else:
-            db.execute("UPDATE dictations SET audio_removed = ? WHERE id = ?", (stamp, entry.id))
-        if entry.pending:
-            log.warning("dictation %d: its audio %s is missing from %s; dropped", entry.id, name, spool_dir)
     return adopted
+
+
+def marked_missing(status: str, error: str | None) -> bool:
+    """The row was given up by an older dictate only because its audio was away at a scan."""
+    return status == DISCARDED and bool(error and MARKED_MISSING.fullmatch(error))
+
+
+def _restore(db: sqlite3.Connection, entry_id: int) -> None:
+    """Make a row given up for audio that was away pending again, now that its audio is back."""
+    db.execute(
+        "UPDATE dictations SET status = ?, error = ?, audio_removed = NULL, updated = ? WHERE id = ?",
+        (FAILED, "its audio was away from the spool for a while", iso(now()), entry_id),
+    )
+    log.warning("dictation %d: its audio is back in the spool; `dictate retry %d` sends it", entry_id, entry_id)
 
 
 def _adopt(db: sqlite3.Connection, spool_dir: Path, key: str, files: list[Path]) -> Entry:
@@ -116,4 +126,7 @@ def _remove_if_free(files: list[Path], lock: Path) -> None:
 def _remove(files: list[Path]) -> None:
     for path in files:
         log.debug("removing %s", path)
-        spool.unlink(path)
+        try:
+            spool.unlink(path)
+        except OSError as exc:  # a folder under a spool name, a stat error: tried again on the next open
+            log.debug("cannot remove %s: %s", path, exc)

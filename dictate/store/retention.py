@@ -31,7 +31,11 @@ def prune(db: sqlite3.Connection, spool_dir: Path, *, max_days: int, max_entries
 
 
 def _delete(db: sqlite3.Connection, spool_dir: Path, query: str, param: Any) -> int:
-    doomed = [from_row(row, spool_dir) for row in db.execute(query, (param,))]
+    rows = db.execute(query, (param,)).fetchall()
+    if not rows:
+        return 0
+    found = spool.scan(spool_dir)  # listed once for every row
+    doomed = [from_row(row, spool_dir, found) for row in rows]
     for entry in doomed:
         # Audio before rows: a crash in between leaves rows with missing audio (tidied on the
         # next open), never a kept file that would come back as a new recording.

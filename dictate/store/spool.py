@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,20 +75,9 @@ def part_number(path: Path) -> int:
 
 
 def parts(folder: Path, name: str) -> list[Path]:
-    """The files of the dictation with this audio_name, in order; [] when none is there."""
-    key = key_of(name)
-    if key is None:
-        return []
-    if key != name:  # one file, from before parts
-        path = folder / name
-        return [path] if path.is_file() else []
-    try:
-        names = os.listdir(folder)  # plain names: this runs for every row read, and glob costs more
-    except OSError:
-        return []
-    prefix = key + "."
-    found = [folder / n for n in names if n.startswith(prefix) and (m := AUDIO_NAME.fullmatch(n)) and m["part"]]
-    return sorted(found, key=part_number)
+    """The files of the dictation with this audio_name, in order; [] when none is there (or the folder
+    cannot be read)."""
+    return scan(folder, key_of(name)).files(name)
 
 
 def spooled_at(path: Path) -> datetime:
@@ -100,25 +90,66 @@ def spooled_at(path: Path) -> datetime:
 
 
 class Scan(NamedTuple):
+    """The spool's names, sorted: every name there, whatever kind of file it is (a stat that fails is
+    not a file gone), so a name counts as present exactly when the folder lists it."""
+
     leftovers: list[Path]  # temp files: writes in progress, or of writers that died
     dictations: dict[str, list[Path]]  # key -> its files in order, oldest key first
+    listed: bool = True  # False when the folder could not be read: nothing is known to be missing
+
+    def files(self, name: str) -> list[Path]:
+        """The files of the dictation with this audio_name (a key: its parts; a name from before
+        parts: that file), in order."""
+        key = key_of(name)
+        found = self.dictations.get(key, []) if key is not None else []
+        if key != name:
+            return [path for path in found if path.name == name]
+        return [path for path in found if is_part(path)]
+
+    def missing(self, name: str) -> bool:
+        """The folder was read and holds no file of this audio_name."""
+        return self.listed and not self.files(name)
 
 
-def scan(folder: Path) -> Scan:
-    """Sort the spool folder's files into leftovers and dictations; others are not ours and left out.
-
-    OSError when the folder cannot be read.
-    """
+def group(folder: Path, names: Iterable[str]) -> Scan:
+    """Sort the names in the spool folder into leftovers and dictations; others are not ours and left out."""
     leftovers: list[Path] = []
     dictations: dict[str, list[Path]] = {}
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(TEMP_PREFIX) and path.name.endswith(TEMP_SUFFIX):
-            leftovers.append(path)
-        elif (match := AUDIO_NAME.fullmatch(path.name)) and path.is_file():
-            dictations.setdefault(match["key"], []).append(path)
+    for name in sorted(names):
+        if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+            leftovers.append(folder / name)
+        elif match := AUDIO_NAME.fullmatch(name):
+            dictations.setdefault(match["key"], []).append(folder / name)
     for files in dictations.values():
         files.sort(key=part_number)
     return Scan(leftovers, dictations)
+
+
+def scan(folder: Path, key: str | None = None) -> Scan:
+    """The spool folder's names (only those of the dictation `key`, when given), listed once; `listed`
+    False when it cannot be read."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return Scan([], {}, listed=False)
+    if key is not None:  # one dictation's: a cheap filter before the regular expression
+        names = [name for name in names if name.startswith(key + ".")]
+    return group(folder, names)
+
+
+def read(folder: Path) -> Scan:
+    """The spool folder's names, listed once; OSError when it cannot be read."""
+    return group(folder, os.listdir(folder))
+
+
+def is_regular(path: Path) -> bool | None:
+    """The path is (or links to) a regular file; None when that cannot be told (a stat error)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
 
 
 def audio_seconds(paths: Iterable[Path]) -> float | None:

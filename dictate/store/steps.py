@@ -70,7 +70,8 @@ def finish(
             release_to_delivery_ms=release_to_delivery_ms,
         )
         return entry, final, []
-    drop = bool(entry.audio_parts) and not keep_audio
+    # Marked removed even while its audio is away, so a file that comes back later is deleted then.
+    drop = entry.key is not None and not keep_audio
     db.execute(
         "UPDATE dictations SET status = ?, updated = ?, error = coalesce(?, error),"
         " release_to_delivery_ms = coalesce(?, release_to_delivery_ms),"

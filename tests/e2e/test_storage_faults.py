@@ -115,6 +115,127 @@ def test_a_damaged_spool_file_is_named_and_the_others_are_still_retried(
     assert len(server.uploads) == 2
 
 
+def test_a_recording_moved_away_is_kept_pending_and_sent_once_it_is_back(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer
+) -> None:
+    configure(home, server.base_url)
+    [moved, other] = failed_dictations(2)
+    with History.open() as h:
+        [path] = h.get(moved).audio_parts
+    elsewhere = home / "listening-to-it.wav"
+    path.rename(elsewhere)
+
+    for _ in range(2):  # viewing the history gives nothing up, however often
+        shown = proc.run(["history"], user_env)
+        assert shown.returncode == 0, shown.stderr
+        [line] = [line for line in shown.stdout.splitlines() if line.split()[0] == str(moved)]
+        assert "failed" in line and "audio is missing" in line
+        assert shown.stderr == ""
+
+    away = proc.run(["retry", "--all"], user_env)
+    assert (away.returncode, away.stdout) == (1, f"{TEXT}\n"), away.stderr
+    [error] = [line for line in away.stderr.splitlines() if "recovered" not in line]
+    assert f"dictation {moved}: its audio" in error and f"dictate retry {moved}" in error
+    assert f"dictate history discard {moved}" in error
+    assert len(server.uploads) == 1  # the other one
+
+    elsewhere.rename(path)
+    assert proc.run(["history"], user_env).returncode == 0
+    back = proc.run(["retry", "--all"], user_env)
+    assert (back.returncode, back.stdout) == (0, f"{TEXT}\n"), back.stderr
+    assert f"dictation {moved} recovered" in back.stderr
+    assert len(server.uploads) == 2
+    assert spool_files() == []
+    with History.open() as h:
+        assert {h.get(i).status for i in (moved, other)} == {"delivered"}
+
+
+def test_a_recording_gone_for_good_is_given_up_by_the_user(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer
+) -> None:
+    configure(home, server.base_url)
+    [gone] = failed_dictations(1)
+    for path in spool_files():
+        path.unlink()
+    assert proc.run(["retry", str(gone)], user_env).returncode == 1
+    given_up = proc.run(["history", "discard", str(gone)], user_env)
+    assert given_up.returncode == 0, given_up.stderr
+    again = proc.run(["retry", "--all"], user_env)
+    assert (again.returncode, again.stdout) == (0, ""), again.stderr
+    assert "nothing to retry" in again.stderr
+    assert proc.run(["history", "discard", str(gone)], user_env).returncode == 2  # discarded already
+    assert server.uploads == []
+
+
+@pytest.mark.parametrize("keep", ["half", "header"])
+def test_a_spool_file_cut_short_is_named_kept_and_not_sent(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer, keep: str
+) -> None:
+    configure(home, server.base_url)
+    first, cut, last = failed_dictations(3)
+    with History.open() as h:
+        [path] = h.get(cut).audio_parts
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if keep == "half" else data[:100])
+
+    result = proc.run(["retry", "--all"], user_env)
+    assert (result.returncode, result.stdout) == (1, f"{TEXT}\n{TEXT}\n"), result.stderr
+    [error] = [line for line in result.stderr.splitlines() if "recovered" not in line]
+    assert f"dictation {cut}: {path} is cut short" in error and "s its header announces" in error
+    assert f"dictate history discard {cut}" in error
+    assert [round(u.seconds or 0, 1) for u in server.uploads] == [1.0, 1.2]  # not a byte of the cut one
+    assert path.exists() and path.read_bytes() == (data[: len(data) // 2] if keep == "half" else data[:100])
+    with History.open() as h:
+        assert [e.id for e in h.pending()] == [cut]
+        assert {h.get(i).status for i in (first, last)} == {"delivered"}
+
+    path.write_bytes(data)  # put back whole (from a backup): sent as it was recorded
+    whole = proc.run(["retry", str(cut)], user_env)
+    assert (whole.returncode, whole.stdout) == (0, f"{TEXT}\n"), whole.stderr
+    assert round(server.uploads[-1].seconds or 0, 1) == 1.1
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "device"])
+def test_a_spool_file_that_became_a_folder_pipe_or_device_is_named_not_read_and_not_given_up(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer, kind: str
+) -> None:
+    configure(home, server.base_url)
+    [odd] = failed_dictations(1)
+    [path] = spool_files()
+    path.unlink()
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    shown = proc.run(["history"], user_env, timeout=20)
+    assert shown.returncode == 0 and "failed" in shown.stdout, shown.stderr
+    result = proc.run(["retry", "--all"], user_env, timeout=20)  # a pipe or /dev/zero read would never end
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert f"dictation {odd}: {path} is not a regular file" in result.stderr
+    assert server.uploads == []
+    assert os.path.lexists(path)
+    with History.open() as h:
+        assert [e.id for e in h.pending()] == [odd]
+
+
+def test_a_recording_under_the_minimum_is_not_sent_on_retry(
+    home: Path, user_env: dict[str, str], server: TranscriptionServer
+) -> None:
+    configure(home, server.base_url)
+    with History.open() as h:
+        spooled = h.spool(wav_bytes(0.1), source="once")  # as a kill before the length check leaves it
+        assert spooled.id is not None
+        h.release(spooled)
+    result = proc.run(["retry", "--all"], user_env)
+    assert (result.returncode, result.stdout) == (0, ""), result.stderr
+    assert "too short" in result.stderr and "nothing sent" in result.stderr
+    assert server.uploads == []
+    with History.open() as h:
+        assert h.get(spooled.id).status == "discarded"
+
+
 def test_a_spool_from_before_parts_is_still_retried(
     home: Path, user_env: dict[str, str], server: TranscriptionServer
 ) -> None:

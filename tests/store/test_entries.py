@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dictate.errors import ExitCode
+from dictate.store import spool
 from dictate.store.entries import (
     DELIVERED,
     DISCARDED,
@@ -169,11 +170,23 @@ def test_a_row_names_its_audio_in_the_spool_until_it_is_removed(tmp_path: Path) 
         "INSERT INTO dictations (created, updated, source, status, audio_name, audio_removed)"
         " VALUES (?, ?, 'run', ?, ?, ?)"
     )
-    db.execute(insert, (stamp, stamp, QUEUED, "a.wav", None))
-    db.execute(insert, (stamp, stamp, DELIVERED, "b.wav", stamp))
+    here, away, gone = "20240102T030405678Z-0123abcd", "20240102T030405678Z-4567cdef", "20240102T030405678Z-89abcdef"
+    (tmp_path / f"{here}.1.flac").write_bytes(b"x")
+    (tmp_path / f"{gone}.1.flac").write_bytes(b"x")  # removed by its row, not yet deleted
+    db.execute(insert, (stamp, stamp, QUEUED, here, None))
+    db.execute(insert, (stamp, stamp, QUEUED, away, None))
+    db.execute(insert, (stamp, stamp, DELIVERED, gone, stamp))
     db.execute(insert, (stamp, stamp, QUEUED, None, None))
-    paths = [from_row(row, tmp_path).audio_path for row in db.execute(SELECT + " ORDER BY id")]
-    assert paths == [tmp_path / "a.wav", None, None]
+    rows = db.execute(SELECT + " ORDER BY id").fetchall()
+    entries = [from_row(row, tmp_path) for row in rows]
+    assert [e.audio_path for e in entries] == [tmp_path / f"{here}.1.flac", None, None, None]
+    assert [e.audio_missing for e in entries] == [False, True, False, False]
+    # Listed once for many rows: the same answers.
+    found = spool.scan(tmp_path)
+    assert [from_row(row, tmp_path, found) for row in rows] == entries
+    # A folder that cannot be listed says nothing is missing: it is not known.
+    unknown = spool.scan(tmp_path / "not-there")
+    assert [from_row(row, tmp_path, unknown).audio_missing for row in rows] == [False] * 4
 
 
 def test_times_are_stored_in_utc_to_the_millisecond() -> None:

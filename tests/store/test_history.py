@@ -262,7 +262,7 @@ def test_history_json_has_every_field(user_env: dict[str, str]) -> None:
     assert set(item) == {
         "id", "created", "updated", "source", "status", "duration", "model", "host", "text", "error",
         "attempts", "bytes_uploaded", "audio_path", "press_to_audio_ms", "release_to_request_ms",
-        "server_ms", "release_to_delivery_ms", "raw_text", "audio_parts",
+        "server_ms", "release_to_delivery_ms", "raw_text", "audio_parts", "audio_missing",
     }  # fmt: skip
     assert (item["id"], item["text"], item["status"]) == (entry_id, "json me", "delivered")
     assert (item["host"], item["model"], item["source"]) == ("api.example.com", "whisper-1", "run")

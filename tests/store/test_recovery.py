@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
 import textwrap
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dictate.store import DELIVERED, DISCARDED, QUEUED, RECOVERED_SOURCE, History
+from dictate.store import DELIVERED, DISCARDED, FAILED, QUEUED, RECOVERED_SOURCE, History
 from tests.rig import proc
 from tests.store.conftest import data_folder, raw_db, spool_files, wav_bytes
 
@@ -198,14 +200,100 @@ def test_audio_file_with_no_row_gets_a_row_on_the_next_open(history: History) ->
     assert (data_folder() / "spool" / "notes.txt").exists()  # files that are not ours are left alone
 
 
-def test_row_whose_audio_vanished_is_dropped_from_pending(history: History) -> None:
-    lost = history.get(history.spool(wav_bytes(), source="run").id)  # type: ignore[arg-type]
+def test_a_row_whose_audio_is_away_stays_pending_and_is_sent_when_it_comes_back(history: History) -> None:
+    away = history.spool(wav_bytes(0.75), source="run")
     kept = history.spool(wav_bytes(), source="run")
-    assert lost.audio_path is not None
-    lost.audio_path.unlink()
-    assert [e.id for e in history.recover()] == []
-    assert [e.id for e in history.pending()] == [kept.id]
-    gone = history.get(lost.id)
-    assert gone.status == DISCARDED
-    assert gone.audio_path is None
-    assert "missing" in (gone.error or "")
+    assert away.id is not None
+    history.mark_failed(away.id, "connection refused")
+    history.release(away)
+    [path] = history.get(away.id).audio_parts
+    elsewhere = path.parent.parent / "elsewhere.wav"
+    path.rename(elsewhere)  # moved out by hand, or not yet synced back
+
+    for _ in range(2):  # any number of opens (`dictate history` runs one) gives nothing up
+        with History.open() as h:
+            assert [e.id for e in h.pending()] == [away.id, kept.id]
+            entry = h.get(away.id)
+            assert (entry.status, entry.audio_parts, entry.audio_missing) == (FAILED, (), True)
+            assert entry.error == "connection refused"
+            assert [e.audio_missing for e in h.entries()] == [False, True]
+            assert not h.claim(away.id)
+
+    elsewhere.rename(path)
+    with History.open() as h:
+        entry = h.get(away.id)
+        assert (entry.status, entry.audio_parts, entry.audio_missing) == (FAILED, (path,), False)
+        assert h.claim(away.id)
+        assert h.read_recording(away.id).seconds == pytest.approx(0.75)
+        h.mark_done(away.id, "words")
+        h.mark_delivered(away.id)
+    assert path not in spool_files()
+
+
+def test_a_discarded_dictation_whose_audio_comes_back_later_has_it_deleted(history: History) -> None:
+    spooled = history.spool(wav_bytes(), source="run")
+    assert spooled.id is not None
+    history.release(spooled)
+    [path] = history.get(spooled.id).audio_parts
+    elsewhere = path.parent.parent / "elsewhere.wav"
+    path.rename(elsewhere)
+    history.discard(spooled.id, "given up")  # by the user, the normal path
+    elsewhere.rename(path)
+    with History.open() as h:
+        assert h.get(spooled.id).status == DISCARDED
+    assert path not in spool_files()
+
+
+def test_a_row_an_older_scan_gave_up_for_missing_audio_is_pending_again_when_it_comes_back(
+    history: History,
+) -> None:
+    spooled = history.spool(wav_bytes(0.75), source="run")
+    assert spooled.id is not None
+    history.release(spooled)
+    [path] = history.get(spooled.id).audio_parts
+    # As older versions left it: given up while its audio was away, its audio marked removed.
+    raw_db().execute(
+        "UPDATE dictations SET status = 'discarded', audio_removed = updated, error = ? WHERE id = ?",
+        (f"audio {spooled.key} is missing from the spool", spooled.id),
+    )
+    history.close()
+    with History.open() as h:
+        [entry] = h.pending()
+        assert (entry.id, entry.status, entry.audio_parts) == (spooled.id, FAILED, (path,))
+        assert h.read_recording(entry.id).seconds == pytest.approx(0.75)
+    assert spool_files() == [path]
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_spool_name_that_is_not_a_regular_file_is_neither_adopted_nor_deleted(history: History, kind: str) -> None:
+    history.close()
+    odd = data_folder() / "spool" / "20240102T030405678Z-0123abcd.1.wav"
+    if kind == "folder":
+        odd.mkdir()
+    else:
+        os.mkfifo(odd)
+    part_2 = odd.with_name("20240102T030405678Z-0123abcd.2.wav")
+    part_2.write_bytes(wav_bytes())
+    with History.open() as h:
+        assert h.entries() == []
+    assert spool_files() == [odd, part_2]  # part 1 is there, whatever it became: part 2 is not a leftover
+
+
+def test_a_stat_error_is_not_a_missing_file(history: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    spooled = history.spool(wav_bytes(), source="run")
+    assert spooled.id is not None
+    history.release(spooled)
+    history.close()
+    real_stat = os.stat
+
+    def failing_stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if str(path).endswith(".wav"):
+            raise OSError(errno.EIO, "Input/output error")
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", failing_stat)
+    with History.open() as h:
+        entry = h.get(spooled.id)
+        assert entry.status == QUEUED and not entry.audio_missing and len(entry.audio_parts) == 1
+    monkeypatch.setattr(os, "stat", real_stat)
+    assert len(spool_files()) == 1

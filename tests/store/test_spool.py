@@ -109,19 +109,26 @@ def test_scan_groups_parts_in_order_and_tells_leftovers_from_the_rest(tmp_path: 
     ]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
-    (tmp_path / "20250102T030405678Z-00000000.1.wav").mkdir()  # a folder, not a recording
+    folder = tmp_path / "20250102T030405678Z-00000000.1.wav"
+    folder.mkdir()  # listed all the same: a name that is there is not missing, whatever it has become
     found = spool.scan(tmp_path)
     assert found.leftovers == [tmp_path / names[0]]
     assert found.dictations == {
         "20230102T030405678Z-89abcdef": [tmp_path / names[4]],
         "20240102T030405678Z-0123abcd": [tmp_path / names[3], tmp_path / names[2], tmp_path / names[1]],
+        "20250102T030405678Z-00000000": [folder],
     }
-    assert list(found.dictations) == ["20230102T030405678Z-89abcdef", "20240102T030405678Z-0123abcd"]
+    assert list(found.dictations)[:2] == ["20230102T030405678Z-89abcdef", "20240102T030405678Z-0123abcd"]
+    assert spool.is_regular(folder) is False and spool.is_regular(tmp_path / names[3]) is True
     assert spool.parts(tmp_path, "20240102T030405678Z-0123abcd") == found.dictations["20240102T030405678Z-0123abcd"]
     assert spool.parts(tmp_path, names[4]) == [tmp_path / names[4]]
     assert spool.parts(tmp_path, "20990102T030405678Z-0123abcd.wav") == []
+    assert not found.missing("20250102T030405678Z-00000000")
+    assert found.missing("20990102T030405678Z-0123abcd")
     with pytest.raises(OSError):
-        spool.scan(tmp_path / "missing")
+        spool.read(tmp_path / "missing")
+    unknown = spool.scan(tmp_path / "missing")  # nothing is known to be missing from a folder not read
+    assert not unknown.listed and not unknown.missing("20990102T030405678Z-0123abcd")
 
 
 def test_names_carry_the_time_they_were_spooled(tmp_path: Path) -> None:
