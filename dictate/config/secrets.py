@@ -182,14 +182,13 @@ def parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def _legacy_number(part: str) -> int | None:
     """One part of a legacy IPv4 address: decimal, 0x hexadecimal or 0 octal (as inet_aton reads it)."""
-    try:
-        if part[:2].lower() == "0x":
-            return int(part[2:], 16) if part[2:] else None
-        if len(part) > 1 and part.startswith("0"):
-            return int(part[1:], 8)
-        return int(part, 10) if part.isdigit() else None
-    except ValueError:
-        return None
+    # Digits checked one by one: int() would also take "0x" twice, "_", "+" and spaces, as inet_aton does not.
+    if part[:2].lower() == "0x":
+        digits = part[2:]
+        return int(digits, 16) if digits and all(c in "0123456789abcdefABCDEF" for c in digits) else None
+    if len(part) > 1 and part.startswith("0"):
+        return int(part[1:], 8) if all(c in "01234567" for c in part[1:]) else None
+    return int(part, 10) if part.isascii() and part.isdigit() else None
 
 
 def _is_local(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

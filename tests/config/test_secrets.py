@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dictate import ConfigError
@@ -196,6 +196,9 @@ def test_plain_http_policy_reads_every_form_of_an_address(url: str, allowed: boo
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet="0123456789abcdefxX.", min_size=1, max_size=20).filter(lambda h: not h.endswith(".")))
+@example("0X0X0")  # int() took the second 0x as a prefix: read as 0.0.0.0, which inet_aton refuses
+@example("0x1_0")
+@example("01_0")
 def test_legacy_ipv4_forms_are_read_as_the_resolver_reads_them(host: str) -> None:
     try:
         expected = ipaddress.IPv4Address(socket.inet_aton(host))
