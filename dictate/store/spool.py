@@ -15,6 +15,7 @@ knows about the database: the History decides which files belong to which row.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -169,8 +170,14 @@ def audio_seconds(paths: Iterable[Path]) -> float | None:
 
 
 def private_dir(path: Path) -> None:
-    """Create the folder 0700, or tighten an existing one (OSError when it cannot be created)."""
+    """Create the folder 0700, or tighten an existing one; OSError when it cannot be created, or is
+    another user's (made there first, she could take or swap the recordings)."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    owner = path.stat().st_uid
+    if hasattr(os, "getuid") and owner != os.getuid():
+        from dictate.config.paths import owner_name
+
+        raise PermissionError(errno.EPERM, f"it belongs to {owner_name(owner)}, not to you")
     with contextlib.suppress(OSError):  # a read-only folder stays as it is; writes to it fail later
         os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask, and the folder may predate us
 

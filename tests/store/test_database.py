@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -126,3 +127,17 @@ def test_a_database_of_an_older_dictate_that_cannot_be_migrated_is_still_read(tm
         damaged.execute("INSERT INTO _migrations (name, applied) VALUES (?, 'now')", (MIGRATIONS[-1].__name__,))
     with pytest.raises(HistoryError, match="no such column"):  # the same columns missing in a current one: damage
         Database.open_read_only(path, HistoryError("the folder cannot be written"))
+
+
+def test_a_data_folder_of_another_user_is_not_used(tmp_path: Path) -> None:
+    """Made there first by her: she could take or swap the recordings (chown needs root, as in CI)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    folder.chmod(0o777)
+    os.chown(folder, 65534, 65534)
+    with History.open(folder=folder) as history:
+        assert history.problem is not None
+        assert history.problem.message == f"cannot write in {folder}: it belongs to user nobody (uid 65534), not to you"
+        assert not history.can_spool
+    assert list(folder.iterdir()) == []  # nothing of ours went in, and her folder's mode is hers
+    assert folder.stat().st_mode & 0o777 == 0o777
