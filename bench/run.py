@@ -26,6 +26,7 @@ SECTIONS = [
     ("bench.text", []),
     ("bench.local", []),
     ("bench.completion", []),
+    ("bench.big_spool", []),
 ]
 
 
