@@ -225,5 +225,6 @@ def test_the_silent_end_of_a_dictation_adds_no_thank_you(server: TranscriptionSe
     server.queue(Reply(body={"text": "Please send the report by Friday."}), Reply(body={"text": " Thank you."}))
     dictation = p.start(source="run")
     dictation.add(speech(3.5))
+    server.wait_for_uploads(1)  # the part is at the server before the tail (its encoding takes longer)
     result = dictation.finish(breath())
     assert len(server.uploads) == 2 and result.text == "Please send the report by Friday."

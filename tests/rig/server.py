@@ -228,10 +228,12 @@ class TranscriptionServer:
             return Reply.openai_error(400, "Missing required parameter: 'file'.")
         if received.audio_format is None or (self.formats is not None and received.audio_format not in self.formats):
             return Reply.whispercpp_error(400, "failed to read audio data")
+        # The queued reply is taken now, as the upload comes in: recognition may take seconds, and
+        # an upload that came in later must not take this one's reply meanwhile.
+        reply = self._next_reply() or Reply()
         if self.recognize:
             received.recognized = self._recognize(received.file_bytes)
         whispered = self._whisper(received) if self.whisper else None
-        reply = self._next_reply() or Reply()
         if self.delay_per_second and received.seconds:
             reply.delay += self.delay_per_second * received.seconds
         if reply.body is None and reply.status == 200 and whispered is not None:
