@@ -28,6 +28,7 @@ from dictate.dictation import Dictation, NothingToSend, Pipeline, Result, Transc
 from dictate.errors import DictateError
 from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
 from dictate.output import Output
+from dictate.output.common import is_terminal
 from dictate.output.terminal import print_line
 from dictate.statusfeed import Feed
 
@@ -358,10 +359,21 @@ class Daemon(Loop):
         while self.modifiers_down() and time.monotonic() < deadline:
             time.sleep(0.01)
         settings = dictation.config.output if dictation is not None else self.config.output
+        if "\n" in text:
+            text = self._one_line_for_a_terminal(text)
         output = self.output_for(settings)
         space = settings.trailing_space and output.name != "stdout" and not text.endswith("\n")
         output.deliver(text + (" " if space else ""))
         self._typed_at = time.monotonic()
+
+    def _one_line_for_a_terminal(self, text: str) -> str:
+        """The settings were chosen for the window focused at the press; if the focus has since moved
+        to a terminal, a newline there would be Enter and run the line: the text goes as one line."""
+        window = self.pipeline.focus() if self.pipeline.focus is not None else None
+        if window is None or not is_terminal(window, self.config.output.terminal_classes):
+            return text
+        log.info("the focus moved to a terminal (%s) after the press: its newlines are typed as spaces", window[-1])
+        return " ".join(text.split())
 
     # ---- background retry of this daemon's failed dictations ----------------------------------
 

@@ -31,6 +31,7 @@ class FocusReader:
         self.wait = wait
         self._display: Any = None
         self._pending: threading.Thread | None = None  # a read that outlived its wait
+        self._lock = threading.Lock()
 
     def prepare(self) -> None:
         """Read once in the background, so the first press finds the imports done and the display open."""
@@ -39,7 +40,12 @@ class FocusReader:
 
     def window_class(self) -> tuple[str, ...] | None:
         """The focused window's names (WM_CLASS instance and class, or app_id), or None when they
-        cannot be read within `wait` seconds."""
+        cannot be read within `wait` seconds. Asked at the press and again before typing, from two
+        threads: one read at a time."""
+        with self._lock:
+            return self._window_class()
+
+    def _window_class(self) -> tuple[str, ...] | None:
         if self._pending is not None:
             self._pending.join(self.wait)  # the one from prepare(), or one that hung
             if self._pending.is_alive():

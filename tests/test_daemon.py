@@ -305,3 +305,35 @@ def test_the_background_retry_passes_over_a_damaged_recording_and_sends_the_othe
     assert d.recovered == 1 and any("recovered" in message for message in signs.notes)
     failed = history.get(damaged.id)
     assert failed.status == "failed" and "damaged" in (failed.error or "") and failed.audio_path is not None
+
+
+def test_a_newline_is_never_typed_into_a_terminal_the_focus_moved_to(tmp_path: Path) -> None:
+    """Pressed in an editor where newlines are allowed; by the time the text came, the focus was on a
+    terminal, where a newline is Enter and runs the line."""
+    windows = [("tk", "Tk"), ("xterm", "XTerm")]  # at the press, then before typing
+    cfg = from_dict({"audio": {"min_seconds": 0.1}, "output": {"trailing_space": False, "allow_newlines": True}})
+    engine = FakeEngine("echo two\ntouch pwned")
+    pipeline = Pipeline(cfg, engine, History.open(cfg.history, folder=tmp_path / "data"), focus=lambda: windows.pop(0))
+    mic = FakeMicrophone(speech(1.5))
+    d = Daemon(cfg, pipeline, FakeOutput(), FakeSigns(), microphone=microphones(mic))
+    d.started()
+    hold(d, mic)
+    d.finished()
+    assert d.output.texts == ["echo two touch pwned"]  # type: ignore[attr-defined]
+    assert windows == []  # the focus was read again before typing
+
+
+def test_a_newline_stays_when_the_focus_is_still_where_it_is_allowed(tmp_path: Path) -> None:
+    cfg = from_dict({"audio": {"min_seconds": 0.1}, "output": {"trailing_space": False, "allow_newlines": True}})
+    pipeline = Pipeline(
+        cfg,
+        FakeEngine("line one\nline two"),
+        History.open(cfg.history, folder=tmp_path / "data"),
+        focus=lambda: ("tk", "Tk"),
+    )
+    mic = FakeMicrophone(speech(1.5))
+    d = Daemon(cfg, pipeline, FakeOutput(), FakeSigns(), microphone=microphones(mic))
+    d.started()
+    hold(d, mic)
+    d.finished()
+    assert d.output.texts == ["line one\nline two"]  # type: ignore[attr-defined]
