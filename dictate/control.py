@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import stat
 import struct
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,10 +28,15 @@ from dictate.config import runtime_dir
 from dictate.config.paths import owner_name, private_dir_problem
 from dictate.errors import DictateError
 
+log = logging.getLogger("dictate")
+
 COMMANDS = ("start", "stop", "toggle", "cancel", "status", "pause", "resume", "quit", "follow")
 QUIT_MARGIN = 10.0  # seconds `ctl quit` waits for the daemon to go beyond the time it said it needs
 MAX_LINE = 1024
-CLOSE_WAIT = 2.0  # seconds closing the server waits for the answer it is writing
+CLOSE_WAIT = 2.0  # seconds closing the server waits for the answers it is writing
+READ_WAIT = 2.0  # seconds a client has to send its whole line
+MAX_CLIENTS = 16  # connections answered at once; more are closed at once
+ACCEPT_PAUSE = 0.1  # seconds before accepting again after a failed accept
 
 
 NOTES_COMMANDS = ("pause", "resume")
@@ -80,6 +87,8 @@ class ControlServer:
         self.follow = follow  # takes a `follow` connection and keeps it
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
+        self._clients = threading.BoundedSemaphore(MAX_CLIENTS)
+        self._answering: set[threading.Thread] = set()
 
     def start(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -118,40 +127,67 @@ class ControlServer:
             sock.close()
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(CLOSE_WAIT)
+        deadline = time.monotonic() + CLOSE_WAIT
+        for thread in [self._thread, *list(self._answering)]:
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _serve(self) -> None:
         while self._sock is not None:
             try:
                 conn, _ = self._sock.accept()
-            except OSError:
-                return
-            conn.settimeout(2)
-            kept = False
-            try:
-                if not _same_user(conn):
-                    continue  # another user's process: no answer at all
-                command = _read_line(conn).strip()
-                if command == "follow" and self.follow is not None:
-                    self.follow(conn)
-                    kept = True
-                    continue
-                if command not in COMMANDS or command == "follow":
-                    reply: dict[str, Any] = {"ok": False, "error": f"unknown command {command[:40]!r}"}
-                else:
-                    reply = self.handler(command)
-                conn.sendall(json.dumps(reply).encode() + b"\n")
-            except (OSError, UnicodeDecodeError):
+            except OSError as exc:
+                if self._sock is None:
+                    return  # closed
+                log.warning("the control socket cannot take a connection: %s", exc.strerror or exc)
+                time.sleep(ACCEPT_PAUSE)  # out of files, say: the next one may pass
                 continue
-            finally:
-                if not kept:
-                    conn.close()
+            if not self._clients.acquire(blocking=False):
+                conn.close()  # too many at once: a client that never sends holds no one else up
+                continue
+            try:
+                threading.Thread(target=self._answer, args=(conn,), name="dictate-control-client", daemon=True).start()
+            except RuntimeError:  # no thread to be had
+                self._clients.release()
+                conn.close()
+
+    def _answer(self, conn: socket.socket) -> None:
+        """Read one command (the whole line within READ_WAIT) and answer it, on a thread of its own."""
+        self._answering.add(threading.current_thread())
+        kept = False
+        try:
+            if not _same_user(conn):
+                return  # another user's process: no answer at all
+            command = _read_line(conn, deadline=time.monotonic() + READ_WAIT).strip()
+            if command == "follow" and self.follow is not None:
+                self.follow(conn)
+                kept = True
+                return
+            if command not in COMMANDS or command == "follow":
+                reply: dict[str, Any] = {"ok": False, "error": f"unknown command {command[:40]!r}"}
+            else:
+                reply = self.handler(command)
+            conn.settimeout(READ_WAIT)
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+        except (OSError, UnicodeDecodeError):
+            pass
+        finally:
+            if not kept:
+                conn.close()
+            self._answering.discard(threading.current_thread())
+            self._clients.release()
 
 
-def _read_line(conn: socket.socket) -> str:
+def _read_line(conn: socket.socket, deadline: float | None = None) -> str:
+    """One line; with a deadline, the whole of it within that (TimeoutError after), however slowly
+    its bytes come."""
     data = b""
     while b"\n" not in data and len(data) < MAX_LINE:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            conn.settimeout(left)
         chunk = conn.recv(MAX_LINE)
         if not chunk:
             break
@@ -236,7 +272,6 @@ def send(command: str, path: Path | None = None, timeout: float = 5) -> dict[str
 def quit_daemon(path: Path) -> dict[str, Any]:
     """Ask the daemon to finish what it holds and exit, then wait until it has (it says how long it
     may take: its wait for the answers in flight); its last reply."""
-    import time
 
     reply = send("quit", path)
     if not reply.get("ok"):

@@ -29,7 +29,7 @@ log = logging.getLogger("dictate")
 
 POLL = 0.02  # longest wait for an event while the microphone is open, before taking its blocks
 IDLE_POLL = 0.5  # seconds an idle loop waits for an event
-REPLY_TIMEOUT = 5.0
+REPLY_TIMEOUT = 4.0  # under the control client's 5 s, so a command it gave up on is never applied
 # Longest wait at exit for what is being transcribed; what is still in flight then stays in the spool,
 # so SIGINT or SIGTERM is honoured within 2 s even while a server hangs.
 EXIT_WAIT = 1.5
@@ -145,6 +145,9 @@ class Event:
     name: str
     at: float = field(default_factory=time.monotonic)
     reply: queue.SimpleQueue[dict[str, Any]] | None = None
+    # Taken by whoever settles a command first: the main thread that applies it, or the control
+    # client's wait that gave up on it (then it is never applied: the user was told it failed).
+    taken: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Loop:
@@ -172,11 +175,14 @@ class Loop:
     def command(self, name: str) -> dict[str, Any]:
         """Apply an event on the main thread and return its outcome (for the control socket)."""
         reply: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
-        self.events.put(Event(name, reply=reply))
+        event = Event(name, reply=reply)
+        self.events.put(event)
         try:
             return reply.get(timeout=REPLY_TIMEOUT)
         except queue.Empty:
-            return {"ok": False, "error": "busy"}
+            if event.taken.acquire(blocking=False):
+                return {"ok": False, "error": "busy: not done, try again"}  # and it never will be
+            return reply.get()  # the main thread took it this very moment: its outcome follows
 
     # -- the main thread --
 
@@ -211,6 +217,8 @@ class Loop:
         except queue.Empty:
             self.tick()
             return
+        if not event.taken.acquire(blocking=False):
+            return  # a command whose client was told it failed
         if event.name == "quit":
             self.quitting = True
             outcome = {"ok": True}

@@ -29,6 +29,9 @@ log = logging.getLogger("dictate")
 STATES = ("stopped", "paused", "recording", "transcribing", "error", "idle")
 
 
+MAX_FOLLOWERS = 64  # status bars and scripts following the daemon at once
+
+
 class Feed:
     """The latest status, sent to every follower when it changes."""
 
@@ -38,9 +41,16 @@ class Feed:
         self._lock = threading.Lock()
 
     def follow(self, conn: socket.socket) -> None:
-        """Take a follower's connection: it gets the current status now, then every change."""
+        """Take a follower's connection: it gets the current status now, then every change. Those
+        that hung up since are let go first (an idle daemon publishes nothing that would find them),
+        and past MAX_FOLLOWERS the oldest goes: followers cannot use up the daemon's files."""
         conn.setblocking(False)
         with self._lock:
+            for gone in [c for c in self._followers if _hung_up(c)]:
+                self._followers.remove(gone)
+                gone.close()
+            while len(self._followers) >= MAX_FOLLOWERS:
+                self._followers.pop(0).close()
             if self._last is not None and not _send(conn, self._last):
                 conn.close()
                 return
@@ -68,6 +78,16 @@ class Feed:
                     conn.shutdown(socket.SHUT_RDWR)
                 conn.close()
             self._followers.clear()
+
+
+def _hung_up(conn: socket.socket) -> bool:
+    """Whether a follower closed its end (it never sends anything after `follow`)."""
+    try:
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False  # nothing to read: still there
+    except OSError:
+        return True
 
 
 def _send(conn: socket.socket, status: dict[str, Any]) -> bool:

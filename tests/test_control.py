@@ -14,6 +14,7 @@ import pytest
 
 from dictate import DictateError
 from dictate.control import ControlServer, send
+from dictate.listening import Event, Loop
 from tests.conftest import rig_unavailable
 from tests.rig.sound import RigUnavailable
 from tests.rig.users import second_user, shared_tmp
@@ -188,3 +189,45 @@ def test_the_server_answers_no_other_user(tmp_path: Path) -> None:
     except RigUnavailable as exc:
         rig_unavailable(str(exc))
     assert seen == ["status"]  # her "start" was never applied
+
+
+def test_clients_that_send_nothing_or_trickle_hold_no_one_up(tmp_path: Path) -> None:
+    """Three silent clients once made `ctl` fail, and one sending a byte every 1.5 s held it 25 minutes."""
+    server = ControlServer(tmp_path / "d.sock", lambda c: {"ok": True, "state": "idle"})
+    server.start()
+    silent = [socket.socket(socket.AF_UNIX) for _ in range(5)]
+    try:
+        for client in silent:
+            client.connect(str(server.path))
+        trickler = socket.socket(socket.AF_UNIX)
+        trickler.connect(str(server.path))
+        trickler.sendall(b"sta")
+        assert send("status", server.path, timeout=5) == {"ok": True, "state": "idle"}
+        trickler.settimeout(10)
+        assert trickler.recv(100) == b""  # its line did not come whole within the read wait: let go
+    finally:
+        for client in silent:
+            client.close()
+        trickler.close()
+        server.close()
+
+
+def test_a_command_the_client_gave_up_on_is_never_applied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main loop busy past the wait: the client is told "busy", and the command is dropped, not
+    applied later behind the user's back."""
+    applied: list[str] = []
+
+    class Busy(Loop):
+        def apply(self, event: Event) -> dict[str, object]:
+            applied.append(event.name)
+            return {"ok": True}
+
+    loop = Busy()
+    monkeypatch.setattr("dictate.listening.REPLY_TIMEOUT", 0.05)
+    answer = loop.command("toggle")
+    assert answer == {"ok": False, "error": "busy: not done, try again"}
+    loop.step()  # the loop comes round to it now
+    assert applied == []
+    loop.post("start")  # key presses are applied as ever
+    loop.step()
+    assert applied == ["start"]

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from dictate.statusfeed import Feed, activity, bar_line, render
+from dictate.statusfeed import MAX_FOLLOWERS, Feed, activity, bar_line, render
 
 
 @pytest.mark.parametrize(
@@ -85,3 +85,33 @@ def test_a_follower_that_hung_up_is_dropped() -> None:
     theirs.close()
     feed.publish(lambda: {"state": "recording"})
     assert ours.fileno() == -1
+
+
+def test_followers_that_hung_up_are_let_go_even_while_nothing_changes() -> None:
+    """A bar polling `ctl status --follow | head -n1` against an idle daemon: every follower hangs up
+    at once, and nothing is published that would find out. They once piled up until no file was left."""
+    feed = Feed()
+    feed.publish(lambda: {"state": "idle"})
+    kept = []
+    for _ in range(200):
+        ours, theirs = socket.socketpair()
+        feed.follow(ours)
+        theirs.close()  # the reader read its line and went
+        kept.append(ours)
+    assert sum(conn.fileno() != -1 for conn in kept) == 1  # only the last, not yet seen to be gone
+    listening, still = socket.socketpair()
+    with still:
+        feed.follow(listening)
+        assert read_lines(still) == [{"state": "idle"}]
+        assert listening.fileno() != -1
+
+
+def test_followers_are_capped_the_oldest_goes() -> None:
+    feed = Feed()
+    pairs = [socket.socketpair() for _ in range(MAX_FOLLOWERS + 5)]
+    for ours, _theirs in pairs:
+        feed.follow(ours)
+    assert [ours.fileno() == -1 for ours, _ in pairs] == [True] * 5 + [False] * MAX_FOLLOWERS
+    feed.close()
+    for _ours, theirs in pairs:
+        theirs.close()
