@@ -8,8 +8,10 @@ seconds; what it has not sent by then stays in the spool for `dictate retry`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from dictate.audio import Recording, has_speech
 from dictate.config import Config, data_dir
 from dictate.dictation import NothingToSend, Pipeline, Result, TranscriptionFailed
 from dictate.errors import DictateError
+from dictate.files import kind_of
 from dictate.listening import EXIT_WAIT, Event, Listening, Loop, Microphone, Part, Worker, open_recorder
 from dictate.statusfeed import Feed
 from dictate.store import Spooled
@@ -43,34 +46,51 @@ def default_notes_file(now: datetime | None = None) -> Path:
 
 
 class NotesFile:
-    """Append one line per utterance; each line is written whole and fsynced, so earlier notes stay intact."""
+    """Append one line per utterance, written whole and fsynced, so earlier notes stay intact. The file
+    is opened afresh for each note: an editor that saves by renaming a new file over it gets the next
+    notes in the file it saved, not in the one it replaced. A disk that refuses a note leaves no half
+    line: the file is cut back to where it was, and the note stays in the history."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
             raise DictateError(f"cannot open the notes file {path}: {exc.strerror}") from None
-        self._needs_newline = _last_byte(path) not in (b"", b"\n")  # a file edited by hand
+        os.close(self._open())  # said now, before anyone speaks, when it cannot be written
+
+    def _open(self) -> int:
+        try:  # read-write, non-blocking: a pipe would wait for ever for a reader (and its last byte is read)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise DictateError(f"cannot open the notes file {self.path}: {exc.strerror}") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise DictateError(f"the notes file {self.path} is {kind_of(mode)}, not a regular file")
+        return fd
 
     def write(self, started: datetime, text: str) -> None:
         line = f"- {started:%Y-%m-%d %H:%M:%S} {text}\n"
-        if self._needs_newline:
-            line, self._needs_newline = "\n" + line, False
-        os.write(self._fd, line.encode())
-        os.fsync(self._fd)
+        fd = self._open()
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # a file edited by hand
+                line = "\n" + line
+            try:
+                data = memoryview(line.encode())
+                while data:
+                    data = data[os.write(fd, data) :]
+                os.fsync(fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)  # no half line for the next note to be glued to
+                raise DictateError(f"cannot add the note to {self.path}: {exc.strerror or exc}") from None
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
-        os.close(self._fd)
-
-
-def _last_byte(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        if fh.seek(0, os.SEEK_END) == 0:
-            return b""
-        fh.seek(-1, os.SEEK_END)
-        return fh.read(1)
+        pass  # nothing held between notes
 
 
 class LineSink:

@@ -3,6 +3,7 @@ lines; a pause keeps the utterance in progress; an endpoint that is down is wait
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -15,9 +16,11 @@ import pytest
 from dictate import notes
 from dictate.config import from_dict
 from dictate.dictation import Pipeline
+from dictate.errors import DictateError
 from dictate.notes import NotesFile, NoteTaker
 from dictate.store import History
 from tests.fakes import FakeEngine, FakeMicrophone, down, microphones, silence, speech
+from tests.rig.disk import fill, small_disk
 
 
 class Lines:
@@ -127,6 +130,52 @@ def test_the_notes_file_gets_whole_lines_and_mends_a_missing_newline(tmp_path: P
     assert path.read_text() == (
         "edited by hand\n- 2026-12-01 09:30:05 First note.\n- 2026-12-01 09:31:00 Second note.\n"
     )
+
+
+def test_notes_go_to_the_file_an_editor_saved_over_the_old_one(tmp_path: Path) -> None:
+    """Editors save by writing a new file and renaming it over the old one: the notes after that
+    once went to the replaced file, gone from every folder, while the history said delivered."""
+    path = tmp_path / "notes.md"
+    sink = NotesFile(path)
+    sink.write(datetime(2026, 12, 1, 9, 30, 5), "First note.")
+    saved = tmp_path / ".notes.md.swp"
+    saved.write_text(path.read_text() + "a line typed in the editor\n")
+    os.replace(saved, path)
+    sink.write(datetime(2026, 12, 1, 9, 31, 0), "Second note.")
+    sink.close()
+    assert path.read_text() == (
+        "- 2026-12-01 09:30:05 First note.\na line typed in the editor\n- 2026-12-01 09:31:00 Second note.\n"
+    )
+
+
+@pytest.mark.parametrize("kind", ["pipe", "folder"])
+def test_a_notes_file_that_is_not_a_file_is_one_line_at_start(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "notes.md"
+    if kind == "pipe":
+        os.mkfifo(path)  # nobody reads it: `dictate notes` once waited for ever, silently
+    else:
+        path.mkdir()
+    with pytest.raises(DictateError) as info:
+        NotesFile(path)
+    expected = {
+        "pipe": f"the notes file {path} is a pipe, not a regular file",
+        "folder": f"cannot open the notes file {path}: Is a directory",
+    }[kind]
+    assert info.value.message == expected
+
+
+def test_a_full_disk_leaves_no_half_note_and_says_so(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", 64) as disk:
+        path = disk / "notes.md"
+        sink = NotesFile(path)
+        sink.write(datetime(2026, 12, 1, 9, 30, 5), "First note.")
+        fill(disk, leave=0)
+        with pytest.raises(DictateError) as info:
+            sink.write(datetime(2026, 12, 1, 9, 31, 0), "A long second note. " * 500)
+        assert info.value.message == f"cannot add the note to {path}: No space left on device"
+        (disk / "filler").unlink()
+        sink.write(datetime(2026, 12, 1, 9, 32, 0), "Third note.")
+        assert path.read_text() == "- 2026-12-01 09:30:05 First note.\n- 2026-12-01 09:32:00 Third note.\n"
 
 
 def test_a_new_notes_file_is_private(tmp_path: Path) -> None:
