@@ -10,6 +10,7 @@ read: with --json one object with `text`, `alt`, `class` and `tooltip` per line 
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import logging
 import os
@@ -131,8 +132,8 @@ def bar_line(status: dict[str, Any] | None, *, notes: bool = False) -> dict[str,
             details.append(f"{queued} being transcribed")
         if "delivered" in status:
             details.append(f"{status['delivered']} delivered")
-        if status.get("error"):
-            details.append(f"last error: {status['error']}")
+        if status.get("error"):  # a server's words: escaped, as waybar reads the tooltip as Pango markup
+            details.append("last error: " + html.escape(str(status["error"]), quote=False))
     return {"text": text.get(state, state), "alt": state, "class": state, "tooltip": "; ".join(details)}
 
 

@@ -43,6 +43,13 @@ def test_the_line_has_what_waybar_reads() -> None:
     assert render({"state": "paused"}, as_json=False, notes=True) == "paused"
 
 
+def test_a_servers_words_in_the_tooltip_are_not_markup() -> None:
+    line = bar_line({"state": "idle", "queued": 0, "error": 'HTTP 500: <span size="9999999">x</span> & more'})
+    assert line["tooltip"] == (
+        'dictate: error; last error: HTTP 500: &lt;span size="9999999"&gt;x&lt;/span&gt; &amp; more'
+    )
+
+
 def read_lines(sock: socket.socket) -> list[dict[str, object]]:
     sock.settimeout(2)
     data = b""

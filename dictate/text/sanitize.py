@@ -23,10 +23,15 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NEWLINES = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
 # What cannot be typed or stored, or is there to be unseen: lone UTF-16 surrogates (an emoji cut in
 # half by a server that slices strings), invisible format characters (zero-width space, word joiner
-# and the invisible operators, the byte-order mark, the Mongolian vowel separator, the soft hyphen,
-# interlinear annotations) and noncharacters. The zero-width joiner and non-joiner stay: emoji
-# sequences and several scripts need them.
-_UNSEEN = re.compile("[\ud800-\udfff\u00ad\u180e\u200b\u2060-\u2064\ufeff\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff]")
+# and the invisible operators, the deprecated format characters, the byte-order mark, the Mongolian
+# vowel separator, the soft hyphen, the combining grapheme joiner, interlinear annotations), blank
+# letters (the Hangul fillers, the blank Braille pattern) and the noncharacters of every plane. The
+# zero-width joiner and non-joiner stay: emoji sequences and several scripts need them.
+_NONCHARACTERS = "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(1, 17))
+_UNSEEN = re.compile(
+    "[\ud800-\udfff\u00ad\u034f\u115f\u1160\u180e\u200b\u2060-\u2064\u206a-\u206f\u2800\u3164\ufeff"
+    "\uffa0\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff" + _NONCHARACTERS + "]"
+)
 # Tag characters (U+E0000-E007F) are invisible too ("ASCII smuggling"); they belong only in a flag
 # of a region, a black flag followed by tags and a cancel tag.
 _TAGS = re.compile("(\U0001f3f4)?([\U000e0000-\U000e007f]+)")

@@ -33,6 +33,7 @@ from dictate.text import sanitize
             "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f team",
         ),
         ("🏴\U000e0067 broken", "🏴 broken"),
+        ("a\u206ab\u3164c\u2800d\u034fe\U0001fffef\U0010ffffg \u115fh", "abcdefg h"),  # blank and deprecated
     ],
 )
 def test_sanitize(raw: str, clean: str) -> None:
