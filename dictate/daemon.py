@@ -118,6 +118,8 @@ class Daemon(Loop):
         self.feed = Feed()  # the status for desktop bars (`dictate ctl status --follow`)
         self.last_error: str | None = None  # the last failure, until the next recording or delivery
         self._quit_by_ctl = False  # `dictate ctl quit`: what is recording is finished and typed
+        self.listener_alive: Callable[[], bool] | None = None  # the key listener's, when there is one
+        self.stopped_by: str | None = None  # why the daemon ended on its own, if it did
 
     @property
     def state(self) -> str:
@@ -155,6 +157,14 @@ class Daemon(Loop):
     def step(self) -> None:
         super().step()
         self.feed.publish(self.status)
+
+    def tick(self) -> None:
+        """Between events: a key listener that stopped (its display went away) ends the daemon with
+        a failure, so the service starts it again, rather than leave it deaf without a word."""
+        if self.listener_alive is not None and not self.quitting and not self.listener_alive():
+            self.stopped_by = "the key listener stopped (did the X display go away?)"
+            log.error("%s; exiting", self.stopped_by)
+            self.quitting = True
 
     def apply(self, event: Event) -> dict[str, Any]:
         name, recording = event.name, self.listening is not None

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dictate.errors import ConfigError, DeviceError, DictateError, ExitCode
+from dictate.errors import ConfigError, DeviceError, DictateError, ExitCode, describe
 
 if TYPE_CHECKING:
     from dictate.config import Config
@@ -69,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_hotkey:
         listener = HotkeyListener(hotkey.HotkeyState(keys, cfg.hotkey.mode, cancel), daemon.post)
         daemon.modifiers_down = listener.modifiers_down
+        daemon.listener_alive = lambda: listener.alive
     server = control.ControlServer(socket_path, daemon.command, follow=daemon.feed.follow)
     server.start()
     try:
@@ -81,13 +82,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.debug("microphone: %s; engine: %s; output: %s", microphone, engine.name, why)
         daemon.run(ready=lambda: log.info("ready: %s", how))
     finally:
-        if listener is not None:
-            listener.stop()
-        server.close()
-        engine.close()
-        pipeline.close()
-        focus.close()
-        outputs.close()
+        closers = [listener.stop] if listener is not None else []
+        for close in [*closers, server.close, engine.close, pipeline.close, focus.close, outputs.close]:
+            try:  # each, whatever the one before did (a display gone makes its closing fail)
+                close()
+            except Exception as exc:
+                log.debug("closing: %s", describe(exc))
+    if daemon.stopped_by is not None:
+        raise DictateError(daemon.stopped_by)
     return ExitCode.OK
 
 

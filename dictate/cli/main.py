@@ -22,6 +22,7 @@ log = logging.getLogger("dictate")
 
 def main(argv: list[str] | None = None) -> int:
     _utf8_stdout()
+    threading.excepthook = _thread_failed
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
@@ -43,6 +44,16 @@ def main(argv: list[str] | None = None) -> int:
             log.exception("debug traceback")
         log.error("%s", describe(exc))
         return exc.exit_code if isinstance(exc, DictateError) else ExitCode.FAILURE
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    """A thread of a library (pynput's listener when its display goes away) that ends with an
+    exception: one line, as every error is, and its traceback only under --debug (-v)."""
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return
+    name = args.thread.name if args.thread is not None else "a thread"
+    log.error("%s stopped: %s", name, describe(args.exc_value))
+    log.debug("traceback", exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def _utf8_stdout() -> None:

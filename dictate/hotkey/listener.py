@@ -37,6 +37,11 @@ class HotkeyListener:
         if self._listener is not None:
             self._listener.stop()
 
+    @property
+    def alive(self) -> bool:
+        """Whether it still listens: pynput's thread ends when the display goes away."""
+        return self._listener is not None and bool(self._listener.is_alive())
+
     def _name(self, key: object) -> str | None:
         if key is None:
             return None

@@ -293,3 +293,27 @@ def test_the_status_feed_of_notes_shows_it_paused(
     assert (paused["class"], paused["tooltip"]) == ("paused", "dictate notes: paused; 0 delivered")
     assert proc.run(["ctl", "resume"], mic_env).returncode == 0
     assert feed.next_json()["class"] == "recording"
+
+
+def test_when_its_display_goes_away_the_daemon_ends_with_one_line(
+    home: Path, server: TranscriptionServer, vmic: VirtualMic, tmp_path: Path
+) -> None:
+    """The X server gone (a session ended, a crash): pynput's listener died with two tracebacks and
+    the daemon went on deaf, saying nothing. Now one line, and a failure exit the service restarts."""
+    display = VirtualDisplay(tmp_path / "display")
+    display.start()
+    try:
+        write_config(
+            home,
+            f'[api]\nbase_url = "{server.base_url}"\n[hotkey]\nkeys = "f9"\n'
+            "[feedback]\nsounds = false\nnotify = false\n",
+        )
+        env = proc.clean_env(home, {**vmic.env, "DISPLAY": display.name})
+        run = proc.Running(["run"], env, stdin=None)
+        run.wait_for_stderr("ready", timeout=30)
+    finally:
+        display.stop()
+    code, out, err = run.finish(timeout=30)
+    assert code == 1, err
+    assert "Traceback" not in err and out == ""
+    assert err.splitlines()[-1] == "dictate: the key listener stopped (did the X display go away?)"
