@@ -26,7 +26,7 @@ from typing import Any
 
 from dictate.config import runtime_dir
 from dictate.config.paths import owner_name, private_dir_problem
-from dictate.errors import DictateError
+from dictate.errors import DictateError, describe
 
 log = logging.getLogger("dictate")
 
@@ -103,6 +103,11 @@ class ControlServer:
                     "stop it first, or use `dictate ctl`"
                 )
             self.path.unlink()  # left behind by a daemon that died
+        self._sock = self._bind()
+        self._thread = threading.Thread(target=self._serve, name="dictate-control", daemon=True)
+        self._thread.start()
+
+    def _bind(self) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # created 0600: no window in which others could connect
         try:
@@ -113,9 +118,25 @@ class ControlServer:
         finally:
             os.umask(old)
         sock.listen(8)
-        self._sock = sock
-        self._thread = threading.Thread(target=self._serve, name="dictate-control", daemon=True)
-        self._thread.start()
+        return sock
+
+    def keep(self) -> None:
+        """Make the socket again when its file is gone (the runtime folder cleaned while the daemon
+        runs): else `dictate ctl` finds no daemon, and a second one starts and types every text too."""
+        if self._sock is None or os.path.lexists(self.path):
+            return
+        log.warning("the control socket %s was removed; making it again", self.path)
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            check_folder(self.path)
+            fresh = self._bind()
+        except (OSError, DictateError) as exc:
+            log.warning("cannot make the control socket again: %s", describe(exc))
+            return
+        old, self._sock = self._sock, fresh
+        with contextlib.suppress(OSError):
+            old.shutdown(socket.SHUT_RDWR)  # the accept waiting on it returns, and goes on with the new one
+        old.close()
 
     def close(self) -> None:
         """Stop accepting, then let the answer being written go out (up to CLOSE_WAIT): the process
@@ -133,12 +154,14 @@ class ControlServer:
                 thread.join(max(0.0, deadline - time.monotonic()))
 
     def _serve(self) -> None:
-        while self._sock is not None:
+        while (sock := self._sock) is not None:
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = sock.accept()
             except OSError as exc:
                 if self._sock is None:
                     return  # closed
+                if sock is not self._sock:
+                    continue  # made again (keep)
                 log.warning("the control socket cannot take a connection: %s", exc.strerror or exc)
                 time.sleep(ACCEPT_PAUSE)  # out of files, say: the next one may pass
                 continue

@@ -119,6 +119,7 @@ class Daemon(Loop):
         self.last_error: str | None = None  # the last failure, until the next recording or delivery
         self._quit_by_ctl = False  # `dictate ctl quit`: what is recording is finished and typed
         self.listener_alive: Callable[[], bool] | None = None  # the key listener's, when there is one
+        self.upkeep: Callable[[], None] = lambda: None  # between events: the control socket kept
         self.stopped_by: str | None = None  # why the daemon ended on its own, if it did
 
     @property
@@ -159,8 +160,10 @@ class Daemon(Loop):
         self.feed.publish(self.status)
 
     def tick(self) -> None:
-        """Between events: a key listener that stopped (its display went away) ends the daemon with
-        a failure, so the service starts it again, rather than leave it deaf without a word."""
+        """Between events: the control socket kept (upkeep); a key listener that stopped (its display
+        went away) ends the daemon with a failure, so the service starts it again, rather than leave
+        it deaf without a word."""
+        self.upkeep()
         if self.listener_alive is not None and not self.quitting and not self.listener_alive():
             self.stopped_by = "the key listener stopped (did the X display go away?)"
             log.error("%s; exiting", self.stopped_by)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import socket
 import stat
 import subprocess
@@ -231,3 +232,22 @@ def test_a_command_the_client_gave_up_on_is_never_applied(monkeypatch: pytest.Mo
     loop.post("start")  # key presses are applied as ever
     loop.step()
     assert applied == ["start"]
+
+
+def test_a_socket_whose_file_was_removed_is_made_again(tmp_path: Path) -> None:
+    """The runtime folder cleaned while the daemon ran: `ctl` found no daemon, a second one started,
+    and every text was typed twice."""
+    folder = private(tmp_path / "run")
+    server = ControlServer(folder / "dictate.sock", lambda c: {"ok": True, "state": "idle"})
+    server.start()
+    try:
+        shutil.rmtree(folder)
+        with pytest.raises(DictateError, match="no dictate daemon is running"):
+            send("status", server.path)
+        server.keep()
+        assert send("status", server.path) == {"ok": True, "state": "idle"}
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(server.path.stat().st_mode) == 0o600
+        server.keep()  # there: nothing to do
+        assert send("status", server.path) == {"ok": True, "state": "idle"}
+    finally:
+        server.close()

@@ -72,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         daemon.listener_alive = lambda: listener.alive
     server = control.ControlServer(socket_path, daemon.command, follow=daemon.feed.follow)
     server.start()
+    daemon.upkeep = server.keep
     try:
         if listener is not None:
             listener.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import threading
@@ -317,3 +318,24 @@ def test_when_its_display_goes_away_the_daemon_ends_with_one_line(
     assert code == 1, err
     assert "Traceback" not in err and out == ""
     assert err.splitlines()[-1] == "dictate: the key listener stopped (did the X display go away?)"
+
+
+def test_a_runtime_folder_cleaned_away_is_made_again_and_no_second_daemon_starts(
+    home: Path, server: TranscriptionServer, vmic: VirtualMic, xdisplay: VirtualDisplay
+) -> None:
+    write_config(home, f'[api]\nbase_url = "{server.base_url}"\n[feedback]\nsounds = false\nnotify = false\n')
+    env = proc.clean_env(home, {**vmic.env, "DISPLAY": xdisplay.name})
+    first = proc.Running(["run", "--no-hotkey"], env, stdin=None)
+    try:
+        first.wait_for_stderr("ready", timeout=30)
+        runtime = Path(env["XDG_RUNTIME_DIR"])
+        shutil.rmtree(runtime)  # a cleaner of the folder, or a session's end
+        deadline = time.monotonic() + 30
+        while proc.run(["ctl", "status"], env).returncode != 0:
+            assert time.monotonic() < deadline, "the daemon never made its socket again"
+            time.sleep(0.2)
+        second = proc.run(["run", "--no-hotkey"], env, timeout=60)
+        assert second.returncode != 0 and "another dictate daemon is running" in second.stderr
+    finally:
+        first.proc.terminate()
+        first.finish(timeout=30)
