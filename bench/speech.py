@@ -23,8 +23,10 @@ import numpy as np
 from dictate.audio import Recording, read_file
 
 RATE = 16000
-# The human recording: two_cities_16k.flac, with its reference text quoted in README.md.
-SPEECH_DIR = Path(os.environ.get("DICTATE_BENCH_SPEECH_DIR", "/work/shared/speech"))
+# The human recording: two_cities_16k.flac, with its reference text quoted in README.md; in a
+# shared/speech next to the repository's folder, or where DICTATE_BENCH_SPEECH_DIR says.
+_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "speech"
+SPEECH_DIR = Path(os.environ.get("DICTATE_BENCH_SPEECH_DIR", str(_BESIDE)))
 HUMAN_FILE = "two_cities_16k.flac"
 
 # Dictation-like sentences for flite; digits are avoided so the text is exactly what is spoken.
