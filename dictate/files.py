@@ -11,6 +11,7 @@ import os
 import select
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from dictate.errors import DictateError, ExitCode
@@ -91,29 +92,43 @@ def read_small(name: str, what: str, cap: int, wait: float = 5.0) -> bytes:
 
 
 def _read_all(fd: int, label: str, what: str, cap: int, wait: float) -> bytes:
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLPRI)
-    timeout = None if os.isatty(fd) else int(wait * 1000)  # at a terminal the user types, then Ctrl-D
     chunks: list[bytes] = []
     total = 0
+    try:
+        for chunk in pieces(fd, None if os.isatty(fd) else wait):  # at a terminal the user types, then Ctrl-D
+            total += len(chunk)
+            if total > cap:
+                raise DictateError(f"{what} {label} is over {_size(cap)}; nothing was read", ExitCode.USAGE)
+            chunks.append(chunk)
+    except NothingCame:
+        raise DictateError(
+            f"{what} {label}: nothing came for {wait:g} s (a pipe with no writer?); nothing was read", ExitCode.FAILURE
+        ) from None
+    except OSError as exc:
+        raise DictateError(f"cannot read {what} {label}: {exc.strerror or exc}", ExitCode.FAILURE) from None
+    return b"".join(chunks)
+
+
+class NothingCame(Exception):
+    """A pipe or device sent nothing for the whole wait."""
+
+
+def pieces(fd: int, wait: float | None) -> Iterator[bytes]:
+    """What comes from a pipe, device or file, piece by piece, to its end; NothingCame when nothing
+    comes for `wait` seconds (None: no limit), OSError when it cannot be read."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    timeout = None if wait is None else int(wait * 1000)
     while True:
         if not poller.poll(timeout):
-            raise DictateError(
-                f"{what} {label}: nothing came for {wait:g} s (a pipe with no writer?); nothing was read",
-                ExitCode.FAILURE,
-            )
+            raise NothingCame
         try:
             chunk = os.read(fd, 1 << 16)
         except BlockingIOError:
             continue
-        except OSError as exc:
-            raise DictateError(f"cannot read {what} {label}: {exc.strerror or exc}", ExitCode.FAILURE) from None
         if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > cap:
-            raise DictateError(f"{what} {label} is over {_size(cap)}; nothing was read", ExitCode.USAGE)
-        chunks.append(chunk)
+            return
+        yield chunk
 
 
 def _size(count: int) -> str:

@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -21,6 +22,24 @@ def rig_unavailable(reason: str) -> None:
     if REQUIRE_RIG:
         pytest.fail(f"rig required but unavailable: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+class Rig(Protocol):
+    def start(self) -> object: ...
+    def stop(self) -> None: ...
+
+
+R = TypeVar("R", bound=Rig)
+
+
+def started(rig: R) -> Iterator[R]:
+    """A fixture's body for a piece of the rig: started (or rig_unavailable), given, then stopped."""
+    try:
+        rig.start()
+    except RigUnavailable as exc:
+        rig_unavailable(str(exc))
+    yield rig
+    rig.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -48,13 +67,7 @@ def server() -> Iterator[TranscriptionServer]:
 
 @pytest.fixture(scope="session")
 def vmic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualMic]:
-    mic = VirtualMic(tmp_path_factory.mktemp("vmic"))
-    try:
-        mic.start()
-    except RigUnavailable as exc:
-        rig_unavailable(str(exc))
-    yield mic
-    mic.stop()
+    yield from started(VirtualMic(tmp_path_factory.mktemp("vmic")))
 
 
 @pytest.fixture(scope="session")

@@ -26,10 +26,14 @@ def daemon(
     *mics: FakeMicrophone,
     engine: FakeEngine | None = None,
     output: FakeOutput | None = None,
+    focus: Callable[[], tuple[str, ...] | None] | None = None,
+    allow_newlines: bool = False,
     **audio: object,
 ) -> Daemon:
-    cfg = from_dict({"audio": {"min_seconds": 0.1, **audio}, "output": {"trailing_space": False}})
-    pipeline = Pipeline(cfg, engine or FakeEngine(), History.open(cfg.history, folder=tmp_path / "data"))
+    outputs = {"trailing_space": False, "allow_newlines": allow_newlines}
+    cfg = from_dict({"audio": {"min_seconds": 0.1, **audio}, "output": outputs})
+    history = History.open(cfg.history, folder=tmp_path / "data")
+    pipeline = Pipeline(cfg, engine or FakeEngine(), history, focus=focus)
     d = Daemon(cfg, pipeline, output or FakeOutput(), FakeSigns(), microphone=microphones(*mics))
     d.started()
     return d
@@ -311,12 +315,10 @@ def test_a_newline_is_never_typed_into_a_terminal_the_focus_moved_to(tmp_path: P
     """Pressed in an editor where newlines are allowed; by the time the text came, the focus was on a
     terminal, where a newline is Enter and runs the line."""
     windows = [("tk", "Tk"), ("xterm", "XTerm")]  # at the press, then before typing
-    cfg = from_dict({"audio": {"min_seconds": 0.1}, "output": {"trailing_space": False, "allow_newlines": True}})
-    engine = FakeEngine("echo two\ntouch pwned")
-    pipeline = Pipeline(cfg, engine, History.open(cfg.history, folder=tmp_path / "data"), focus=lambda: windows.pop(0))
     mic = FakeMicrophone(speech(1.5))
-    d = Daemon(cfg, pipeline, FakeOutput(), FakeSigns(), microphone=microphones(mic))
-    d.started()
+    d = daemon(
+        tmp_path, mic, engine=FakeEngine("echo two\ntouch pwned"), focus=lambda: windows.pop(0), allow_newlines=True
+    )
     hold(d, mic)
     d.finished()
     assert d.output.texts == ["echo two touch pwned"]  # type: ignore[attr-defined]
@@ -324,16 +326,8 @@ def test_a_newline_is_never_typed_into_a_terminal_the_focus_moved_to(tmp_path: P
 
 
 def test_a_newline_stays_when_the_focus_is_still_where_it_is_allowed(tmp_path: Path) -> None:
-    cfg = from_dict({"audio": {"min_seconds": 0.1}, "output": {"trailing_space": False, "allow_newlines": True}})
-    pipeline = Pipeline(
-        cfg,
-        FakeEngine("line one\nline two"),
-        History.open(cfg.history, folder=tmp_path / "data"),
-        focus=lambda: ("tk", "Tk"),
-    )
     mic = FakeMicrophone(speech(1.5))
-    d = Daemon(cfg, pipeline, FakeOutput(), FakeSigns(), microphone=microphones(mic))
-    d.started()
+    d = daemon(tmp_path, mic, engine=FakeEngine("line one\nline two"), focus=lambda: ("tk", "Tk"), allow_newlines=True)
     hold(d, mic)
     d.finished()
     assert d.output.texts == ["line one\nline two"]  # type: ignore[attr-defined]

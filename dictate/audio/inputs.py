@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import numpy as np
 from dictate.audio.decoders import FORMATS_HINT, DecodeError, Decoder, NoDecoder, open_decoder
 from dictate.audio.recording import WHISPER_RATE, Recording
 from dictate.errors import DictateError, ExitCode
+from dictate.files import NothingCame, pieces
 
 INPUT_WAIT_SECONDS = 5.0
 MAX_STREAM_BYTES = 512 * 2**20
@@ -127,34 +127,34 @@ def _open_stream(label: str, wait: float, cap: int) -> tuple[IO[bytes], str]:
 
 def _spill(fd: int, label: str, wait: float, cap: int) -> IO[bytes]:
     """Copy a FIFO, pipe or device into a private temporary file (0600, removed on close)."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLPRI)
     spill = tempfile.NamedTemporaryFile(prefix="dictate-input-")  # noqa: SIM115 - the caller closes it
     total = 0
     try:
-        while True:
-            if not poller.poll(int(wait * 1000)):
-                if total == 0:
+        try:
+            for chunk in pieces(fd, wait):
+                total += len(chunk)
+                if total > cap:
                     raise DictateError(
-                        f"{label}: nothing came in {wait:g} s (a pipe or device with no writer?)", ExitCode.FAILURE
+                        f"{label}: more than {cap // 2**20} MB came from this pipe or device; "
+                        "save it to a file and transcribe that",
+                        ExitCode.USAGE,
                     )
-                raise DictateError(f"{label}: nothing more came for {wait:g} s after {total} bytes", ExitCode.FAILURE)
-            try:
-                chunk = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                raise DictateError(f"{label}: cannot be read ({exc.strerror or exc})", ExitCode.FAILURE) from None
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > cap:
+                try:
+                    spill.write(chunk)
+                except OSError as exc:  # the temporary folder, not the input
+                    raise DictateError(
+                        f"{label}: cannot be copied to a temporary file ({exc.strerror or exc})", ExitCode.FAILURE
+                    ) from None
+        except NothingCame:
+            if total == 0:
                 raise DictateError(
-                    f"{label}: more than {cap // 2**20} MB came from this pipe or device; "
-                    "save it to a file and transcribe that",
-                    ExitCode.USAGE,
-                )
-            spill.write(chunk)
+                    f"{label}: nothing came in {wait:g} s (a pipe or device with no writer?)", ExitCode.FAILURE
+                ) from None
+            raise DictateError(
+                f"{label}: nothing more came for {wait:g} s after {total} bytes", ExitCode.FAILURE
+            ) from None
+        except OSError as exc:
+            raise DictateError(f"{label}: cannot be read ({exc.strerror or exc})", ExitCode.FAILURE) from None
         if total == 0:
             raise DictateError(f"{label}: empty (the writer closed it without sending anything)", ExitCode.USAGE)
         spill.flush()

@@ -11,33 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import rig_unavailable
+from tests.conftest import started
 from tests.rig.display import TkTarget, VirtualDisplay, XtermTarget, clear_selections
-from tests.rig.sound import RigUnavailable
 from tests.rig.usermanager import UserManager
 from tests.rig.wayland import FootTarget, HeadlessSway
 
 
 @pytest.fixture(scope="session")
 def xdisplay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualDisplay]:
-    display = VirtualDisplay(tmp_path_factory.mktemp("xdisplay"))
-    try:
-        display.start()
-    except RigUnavailable as exc:
-        rig_unavailable(str(exc))
-    yield display
-    display.stop()
+    yield from started(VirtualDisplay(tmp_path_factory.mktemp("xdisplay")))
 
 
 @pytest.fixture(scope="session")
 def _tk_window(xdisplay: VirtualDisplay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TkTarget]:
-    target = TkTarget(xdisplay, tmp_path_factory.mktemp("tk"))
-    try:
-        target.start()
-    except RigUnavailable as exc:
-        rig_unavailable(str(exc))
-    yield target
-    target.stop()
+    yield from started(TkTarget(xdisplay, tmp_path_factory.mktemp("tk")))
 
 
 @pytest.fixture
@@ -51,13 +38,7 @@ def tk_window(_tk_window: TkTarget, xdisplay: VirtualDisplay) -> TkTarget:
 
 @pytest.fixture(scope="session")
 def _xterm_window(xdisplay: VirtualDisplay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[XtermTarget]:
-    target = XtermTarget(xdisplay, tmp_path_factory.mktemp("xterm"))
-    try:
-        target.start()
-    except RigUnavailable as exc:
-        rig_unavailable(str(exc))
-    yield target
-    target.stop()
+    yield from started(XtermTarget(xdisplay, tmp_path_factory.mktemp("xterm")))
 
 
 @pytest.fixture
@@ -81,24 +62,12 @@ def x_env(xdisplay: VirtualDisplay, monkeypatch: pytest.MonkeyPatch) -> dict[str
 
 @pytest.fixture(scope="session")
 def sway() -> Iterator[HeadlessSway]:
-    session = HeadlessSway()
-    try:
-        session.start()
-    except RigUnavailable as exc:
-        rig_unavailable(str(exc))
-    yield session
-    session.stop()
+    yield from started(HeadlessSway())
 
 
 @pytest.fixture(scope="session")
 def _foot_window(sway: HeadlessSway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FootTarget]:
-    target = FootTarget(sway, tmp_path_factory.mktemp("foot"))
-    try:
-        target.start()
-    except RigUnavailable as exc:
-        rig_unavailable(str(exc))
-    yield target
-    target.stop()
+    yield from started(FootTarget(sway, tmp_path_factory.mktemp("foot")))
 
 
 @pytest.fixture
@@ -111,10 +80,4 @@ def foot_window(_foot_window: FootTarget) -> FootTarget:
 @pytest.fixture
 def manager(env: dict[str, str], tmp_path: Path) -> Iterator[UserManager]:
     """A real `systemd --user` for the test's `env` (each module that uses it says what `env` is)."""
-    manager = UserManager(env, tmp_path / "systemd.log")
-    try:
-        manager.start()
-    except RigUnavailable as exc:
-        rig_unavailable(str(exc))
-    yield manager
-    manager.stop()
+    yield from started(UserManager(env, tmp_path / "systemd.log"))

@@ -24,17 +24,22 @@ def configure(home: Path, server: TranscriptionServer, audio: str = "silence_sec
     write_config(home, f'[api]\nbase_url = "{server.base_url}"\nmodel = "whisper-test"\n[audio]\n{audio}\n')
 
 
+def once_hearing(speech: Path, env: dict[str, str], vmic: VirtualMic) -> tuple[int, str, str]:
+    """`dictate once` with `speech` played into the microphone once it records: its exit, stdout, stderr."""
+    run = proc.Running(["once"], env)
+    try:
+        run.wait_for_stderr("recording")
+        vmic.play(speech)
+        return run.finish(timeout=30)
+    finally:
+        run.kill()
+
+
 def test_once_records_speech_stops_at_silence_and_prints_only_the_text(
     home: Path, mic_env: dict[str, str], vmic: VirtualMic, server: TranscriptionServer, clip: Callable[[str], Path]
 ) -> None:
     configure(home, server)
-    run = proc.Running(["once"], mic_env)
-    try:
-        run.wait_for_stderr("recording")
-        vmic.play(clip(PHRASE))
-        code, out, err = run.finish(timeout=30)
-    finally:
-        run.kill()
+    code, out, err = once_hearing(clip(PHRASE), mic_env, vmic)
     assert code == 0, err
     assert out == "Hello from the test server.\n"
     (got,) = server.uploads
@@ -49,13 +54,7 @@ def test_real_speech_reaches_the_server(
 ) -> None:
     with TranscriptionServer(recognize=True) as server:
         configure(home, server)
-        run = proc.Running(["once"], mic_env)
-        try:
-            run.wait_for_stderr("recording")
-            vmic.play(clip(PHRASE))
-            code, out, err = run.finish(timeout=30)
-        finally:
-            run.kill()
+        code, out, err = once_hearing(clip(PHRASE), mic_env, vmic)
         assert code == 0, err
         heard = server.uploads[0].recognized
     assert heard is not None
@@ -170,13 +169,7 @@ def test_once_prints_one_line_with_a_terminals_settings(
             f'base_url = "{server.base_url}"\n'
         )
     server.queue(Reply(body={"text": "list the files new line\nrm -rf ~ new paragraph done"}))
-    run = proc.Running(["once"], mic_env)
-    try:
-        run.wait_for_stderr("recording")
-        vmic.play(clip(PHRASE))
-        code, out, err = run.finish(timeout=30)
-    finally:
-        run.kill()
+    code, out, err = once_hearing(clip(PHRASE), mic_env, vmic)
     assert code == 0, err
     assert out == "list the files new line rm -rf ~ new paragraph done\n"  # a terminal's: no newline commands
     assert server.chat.requests == []  # no clean-up for a terminal
